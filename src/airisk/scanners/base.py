@@ -1,0 +1,146 @@
+"""The scanner contract: a small class with a pydantic config and a ``scan`` method.
+
+A scanner looks at one normalised message and returns a :class:`ScanResult` with a score,
+findings (character spans into the text it was given) and a verdict. Scanners whose action
+is ``redact`` also give each finding a ``replacement``; the pipeline merges replacements
+from all redacting scanners into one sanitised text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from airisk.types import Finding, ScanContext, ScanResult, Verdict
+
+Action = Literal["block", "flag", "redact"]
+
+
+class ScannerConfig(BaseModel):
+    """Settings every scanner has; each scanner extends this with its own fields."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    action: Action = "block"
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="score at or above which the action applies")
+    fail_open: bool = Field(default=False, description="on error or timeout pass instead of block")
+    timeout_s: float | None = Field(default=5.0, gt=0, description="time limit for one scan")
+    enabled: bool = True
+
+
+class Scanner(ABC):
+    """Base class of every scanner. Subclasses set ``name`` and ``Config`` and implement ``scan``.
+
+    ``inline`` scanners are cheap pure-Python checks that the pipeline runs in the calling
+    thread (a thread hop would cost more than the scan); the rest run concurrently.
+    """
+
+    name: ClassVar[str] = "scanner"
+    Config: ClassVar[type[ScannerConfig]] = ScannerConfig
+    inline: ClassVar[bool] = True
+    supported_actions: ClassVar[tuple[str, ...]] = ("block", "flag", "redact")
+
+    def __init__(self, config: ScannerConfig | dict[str, Any] | None = None, **settings: Any) -> None:
+        if isinstance(config, ScannerConfig):
+            merged = config.model_dump() | settings
+        else:
+            merged = dict(config or {}) | settings
+        self.config = self.Config(**merged)
+        if self.config.action not in self.supported_actions:
+            from airisk.errors import PolicyError
+
+            raise PolicyError(
+                f"{self.name} supports actions {', '.join(self.supported_actions)}, not {self.config.action!r}",
+                field="action",
+            )
+
+    @property
+    def redacts(self) -> bool:
+        return self.config.action == "redact"
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in self.settings().items())
+        return f"{type(self).__name__}({fields})"
+
+    def settings(self) -> dict[str, Any]:
+        """Settings that differ from the defaults, as plain data (what a policy file stores)."""
+        return self.config.model_dump(mode="json", exclude_defaults=True)
+
+    @abstractmethod
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        """Scan one normalised message."""
+
+    async def ascan(self, text: str, ctx: ScanContext) -> ScanResult:
+        """Async twin; by default runs ``scan`` in a worker thread so the loop stays free."""
+        if self.inline:
+            return self.scan(text, ctx)
+        return await asyncio.to_thread(self.scan, text, ctx)
+
+    def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
+        """Scan many messages; model-based scanners override this to batch their work."""
+        return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)]
+
+    def warm_up(self) -> None:
+        """Load whatever the scanner needs (models, databases) before the first message."""
+
+    def result(
+        self,
+        text: str,
+        findings: list[Finding],
+        *,
+        score: float | None = None,
+        started: float | None = None,
+    ) -> ScanResult:
+        """Build a result from findings: verdict from the configured action and threshold.
+
+        The score is the highest finding score unless given. A redacting scanner's
+        sanitised text has each finding at or above the threshold replaced.
+        """
+        if score is None:
+            score = max((finding.score for finding in findings), default=0.0)
+        hits = [finding for finding in findings if finding.score >= self.config.threshold]
+        verdict = Verdict.PASS
+        sanitized = None
+        if hits or (not findings and score >= self.config.threshold and score > 0):
+            verdict = Verdict(self.config.action)
+        if verdict is Verdict.REDACT:
+            sanitized = apply_replacements(text, [f for f in hits if f.replacement is not None])
+        elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        return ScanResult(
+            scanner=self.name,
+            verdict=verdict,
+            score=score,
+            findings=findings,
+            sanitized_text=sanitized,
+            elapsed_ms=elapsed,
+        )
+
+
+def apply_replacements(text: str, findings: Sequence[Finding]) -> str:
+    """Replace each finding's span with its replacement; overlaps go to the earliest, longest.
+
+    Findings given first win ties, so callers pass them in precedence order.
+    """
+    chosen: list[Finding] = []
+    for finding in sorted(
+        enumerate(findings), key=lambda item: (item[1].start, -(item[1].end - item[1].start), item[0])
+    ):
+        candidate = finding[1]
+        if candidate.replacement is None or candidate.end <= candidate.start:
+            continue
+        if chosen and candidate.start < chosen[-1].end:
+            continue
+        chosen.append(candidate)
+    pieces: list[str] = []
+    cursor = 0
+    for finding in chosen:
+        pieces.append(text[cursor : finding.start])
+        pieces.append(finding.replacement or "")
+        cursor = finding.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
