@@ -57,7 +57,32 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = {"scanners", "providers", "types", "errors", "models", "workspace", "store"}
 
-__all__ = sorted([*_LAZY, "scanners", "__version__"])
+__all__ = [
+    "Agent",
+    "AiriskError",
+    "AsyncClient",
+    "ChatEvent",
+    "Client",
+    "Conversation",
+    "Direction",
+    "FileAttachment",
+    "Finding",
+    "GuardrailBlocked",
+    "Message",
+    "Policy",
+    "Reply",
+    "ScanContext",
+    "ScanReport",
+    "ScanResult",
+    "ScannerPipeline",
+    "Usage",
+    "Vault",
+    "Verdict",
+    "__version__",
+    "evaluate",
+    "merge_policies",
+    "scanners",
+]
 
 
 def __getattr__(name: str) -> Any:

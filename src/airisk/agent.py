@@ -228,7 +228,11 @@ class Conversation:
     ) -> tuple[Reply, str]:
         if output_report.blocked:
             reply = self._refuse(
-                output_report, started, input_report=input_report, usage=response.usage, stop_reason=response.stop_reason
+                output_report,
+                started,
+                input_report=input_report,
+                usage=response.usage,
+                stop_reason=response.stop_reason,
             )
             return reply, self.agent.refusal
         visible = self.vault.restore(output_report.sanitized_text)
@@ -306,7 +310,8 @@ class Conversation:
             tail = restorer.flush()
             if tail and not scan.blocked:
                 yield ChatEvent(type="text", text=tail)
-            reply, model_text = self._reply_from(collector.response(self.agent.engine), input_report, scan.report, started)
+            response = collector.response(self.agent.engine)
+            reply, model_text = self._reply_from(response, input_report, scan.report, started)
             if reply.blocked:
                 yield ChatEvent(type="blocked", text=reply.text, report=scan.report)
             self.files.extend(files)
@@ -339,7 +344,8 @@ class Conversation:
             tail = restorer.flush()
             if tail and not scan.blocked:
                 yield ChatEvent(type="text", text=tail)
-            reply, model_text = self._reply_from(collector.response(self.agent.engine), input_report, scan.report, started)
+            response = collector.response(self.agent.engine)
+            reply, model_text = self._reply_from(response, input_report, scan.report, started)
             if reply.blocked:
                 yield ChatEvent(type="blocked", text=reply.text, report=scan.report)
             self.files.extend(files)

@@ -186,7 +186,8 @@ class ScannerPipeline:
         elapsed = (time.perf_counter() - started) * 1000
         limit = scanner.config.timeout_s
         if limit is not None and elapsed > limit * 1000:
-            return self._failure(scanner, ScannerTimeout(f"took {elapsed:.0f} ms, limit {limit * 1000:.0f} ms"), started)
+            overrun = ScannerTimeout(f"took {elapsed:.0f} ms, limit {limit * 1000:.0f} ms")
+            return self._failure(scanner, overrun, started)
         return self._checked(scanner, result, text, elapsed)
 
     def _checked(self, scanner: Scanner, result: ScanResult, text: str, elapsed: float) -> ScanResult:

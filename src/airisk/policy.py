@@ -185,7 +185,13 @@ class Policy(BaseModel):
             return json.dumps(self.to_dict(), indent=2)
         import yaml
 
-        return str(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
+        data = self.to_dict()
+        readable = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        if yaml.safe_load(readable) == data:
+            return readable
+        # PyYAML writes some characters (NEL, line/paragraph separators) raw, which then
+        # read back as line breaks; escaping all non-ASCII keeps the policy exact
+        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=False))
 
     def dump(self, path: str | Path) -> None:
         file_path = Path(path)
@@ -207,7 +213,8 @@ class Policy(BaseModel):
                     raise PolicyError(str(exc), field=f"{direction}[{index}]") from None
                 except ValidationError as exc:
                     first = exc.errors()[0]
-                    raise PolicyError(first["msg"], field=_field_path(f"{direction}[{index}]", tuple(first["loc"])))
+                    where = _field_path(f"{direction}[{index}]", tuple(first["loc"]))
+                    raise PolicyError(first["msg"], field=where) from None
             return scanners
 
         return ScannerPipeline(

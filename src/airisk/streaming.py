@@ -68,7 +68,9 @@ class _StreamState:
     def _absorb(self, raw: str) -> None:
         offset = self.released_chars + len(self.pending)
         normalized, hidden = normalize(raw)
-        self.normalization.extend(finding.shifted(offset) for finding in hidden if finding.kind != "unicode_compatibility")
+        self.normalization.extend(
+            finding.shifted(offset) for finding in hidden if finding.kind != "unicode_compatibility"
+        )
         self.pending += normalized
 
     def ready(self) -> bool:

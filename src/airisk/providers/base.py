@@ -141,7 +141,9 @@ class Engine(ABC):
             await worker
 
 
-def collect_stream(events: Sequence[EngineEvent] | Iterator[EngineEvent], *, engine: str, model: str) -> EngineResponse:
+def collect_stream(
+    events: Sequence[EngineEvent] | Iterator[EngineEvent], *, engine: str, model: str
+) -> EngineResponse:
     """Fold a stream of events into one response (text, tool calls, usage, stop reason)."""
     text: list[str] = []
     calls: dict[int, dict[str, str]] = {}
@@ -160,7 +162,9 @@ def collect_stream(events: Sequence[EngineEvent] | Iterator[EngineEvent], *, eng
             usage = event.usage
         elif event.type == "done" and event.stop_reason is not None:
             stop = event.stop_reason
-    tool_calls = [ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}") for _, c in sorted(calls.items())]
+    tool_calls = [
+        ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}") for _, c in sorted(calls.items())
+    ]
     return EngineResponse(
         text="".join(text), tool_calls=tool_calls, stop_reason=stop, usage=usage, engine=engine, model=model
     )

@@ -46,10 +46,8 @@ class Scanner(ABC):
     supported_actions: ClassVar[tuple[str, ...]] = ("block", "flag", "redact")
 
     def __init__(self, config: ScannerConfig | dict[str, Any] | None = None, **settings: Any) -> None:
-        if isinstance(config, ScannerConfig):
-            merged = config.model_dump() | settings
-        else:
-            merged = dict(config or {}) | settings
+        base = config.model_dump() if isinstance(config, ScannerConfig) else dict(config or {})
+        merged = base | settings
         self.config = self.Config(**merged)
         if self.config.action not in self.supported_actions:
             from airisk.errors import PolicyError
@@ -85,7 +83,7 @@ class Scanner(ABC):
         """Scan many messages; model-based scanners override this to batch their work."""
         return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)]
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> None:  # noqa: B027 - optional hook, most scanners need nothing
         """Load whatever the scanner needs (models, databases) before the first message."""
 
     def result(
@@ -127,10 +125,8 @@ def apply_replacements(text: str, findings: Sequence[Finding]) -> str:
     Findings given first win ties, so callers pass them in precedence order.
     """
     chosen: list[Finding] = []
-    for finding in sorted(
-        enumerate(findings), key=lambda item: (item[1].start, -(item[1].end - item[1].start), item[0])
-    ):
-        candidate = finding[1]
+    ranked = sorted(enumerate(findings), key=lambda item: (item[1].start, item[1].start - item[1].end, item[0]))
+    for _, candidate in ranked:
         if candidate.replacement is None or candidate.end <= candidate.start:
             continue
         if chosen and candidate.start < chosen[-1].end:

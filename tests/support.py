@@ -1,0 +1,109 @@
+"""Small scanners used only by the core tests: they exercise the pipeline, not detection."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import ClassVar
+
+from airisk.scanners.base import Scanner, ScannerConfig
+from airisk.types import Finding, ScanContext, ScanResult
+
+
+class DigitsConfig(ScannerConfig):
+    min_digits: int = 4
+    action: str = "redact"  # type: ignore[assignment]
+
+
+class Digits(Scanner):
+    """Finds runs of digits; redacts them as <NUM>."""
+
+    name = "test_digits"
+    Config = DigitsConfig
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        started = time.perf_counter()
+        pattern = re.compile(rf"\d{{{self.config.min_digits},}}")  # type: ignore[attr-defined]
+        findings = [
+            Finding(kind="digits", start=m.start(), end=m.end(), replacement="<NUM>") for m in pattern.finditer(text)
+        ]
+        return self.result(text, findings, started=started)
+
+
+class KeywordConfig(ScannerConfig):
+    keywords: list[str] = ["forbidden"]
+
+
+class Keyword(Scanner):
+    """Finds keywords (case-insensitive) and applies the configured action."""
+
+    name = "test_keyword"
+    Config = KeywordConfig
+    supported_actions = ("block", "flag")
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        lowered = text.lower()
+        findings = []
+        for word in self.config.keywords:  # type: ignore[attr-defined]
+            start = lowered.find(word.lower())
+            while start >= 0 and word:
+                findings.append(Finding(kind="keyword", start=start, end=start + len(word), detail={"word": word}))
+                start = lowered.find(word.lower(), start + 1)
+        return self.result(text, findings)
+
+
+class Exploding(Scanner):
+    """Always raises, to show the pipeline fails closed."""
+
+    name = "test_exploding"
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        raise RuntimeError("detector crashed")
+
+
+class SleepyConfig(ScannerConfig):
+    seconds: float = 0.5
+
+
+class Sleepy(Scanner):
+    """Sleeps in a worker thread; used for time limits and concurrency."""
+
+    name = "test_sleepy"
+    Config = SleepyConfig
+    inline = False
+    calls: ClassVar[list[str]] = []
+    lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        time.sleep(self.config.seconds)  # type: ignore[attr-defined]
+        with self.lock:
+            self.calls.append(threading.current_thread().name)
+        return self.result(text, [])
+
+
+class SharedCounter(Scanner):
+    """Asks for the same shared work as its twins; counts how often it is computed."""
+
+    name = "test_shared"
+    inline = False
+    computed: ClassVar[int] = 0
+    lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        def compute() -> int:
+            with SharedCounter.lock:
+                SharedCounter.computed += 1
+            time.sleep(0.05)
+            return len(text)
+
+        ctx.shared.get_or_compute("length", compute)
+        return self.result(text, [])
+
+
+TEST_SCANNERS = {
+    "test_digits": ("support", "Digits"),
+    "test_keyword": ("support", "Keyword"),
+    "test_exploding": ("support", "Exploding"),
+    "test_sleepy": ("support", "Sleepy"),
+}

@@ -1,0 +1,80 @@
+"""The command line: scan from argument, file and stdin; JSON and table output; exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airisk.cli import main
+
+pytestmark = pytest.mark.usefixtures("test_registry")
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "input:\n  - type: test_keyword\n    keywords: [jailbreak]\n  - type: test_digits\n"
+        "output:\n  - type: test_keyword\n    keywords: [oops]\n    action: flag\n"
+    )
+    return path
+
+
+def test_scan_argument_exit_codes(policy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", "--policy", str(policy), "hello there"]) == 0
+    assert "verdict: PASS" in capsys.readouterr().out
+    assert main(["scan", "--policy", str(policy), "a jailbreak attempt"]) == 5
+    assert "test_keyword" in capsys.readouterr().out
+    assert main(["scan", "--policy", str(policy), "pin 123456"]) == 4
+    assert "sanitised: pin <NUM>" in capsys.readouterr().out
+    assert main(["scan", "--policy", str(policy), "--direction", "output", "oops"]) == 3
+
+
+def test_scan_json_from_file(policy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "message.txt"
+    message.write_text("card 98765432")
+    assert main(["scan", "--policy", str(policy), "--file", str(message), "--json"]) == 4
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "redact" and report["sanitized_text"] == "card <NUM>"
+
+
+def test_scan_stdin(policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"jailbreak from stdin")))
+    assert main(["scan", "--policy", str(policy), "--json"]) == 5
+    assert json.loads(capsys.readouterr().out)["verdict"] == "block"
+
+
+def test_bad_input_and_bad_policy_are_clear_errors(
+    policy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe\x00broken")))
+    assert main(["scan", "--policy", str(policy)]) == 2
+    assert "not valid UTF-8" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input:\n  - type: test_digits\n    min_digits: lots\n")
+    assert main(["scan", "--policy", str(bad), "x"]) == 2
+    assert "input[0].min_digits" in capsys.readouterr().err
+    assert main(["scan", "--policy", "no-such-policy", "x"]) == 2
+    assert "built-in" in capsys.readouterr().err
+
+
+def test_chat_reads_stdin_and_streams(
+    policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("hello 1234567\nplease jailbreak\n"))
+    assert main(["chat", "--policy", str(policy), "--show-reports"]) == 0
+    out = capsys.readouterr().out
+    assert "You said: hello <NUM>" in out
+    assert "Sorry" in out and "verdict: BLOCK" in out
+
+
+def test_module_entry_point_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "airisk", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in ("scan", "chat", "demo"):
+        assert command in result.stdout

@@ -1,0 +1,225 @@
+"""The scanner pipeline: normalisation, verdicts, redaction merging, fail-closed, limits, batches."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from airisk import ScannerPipeline
+from airisk.errors import ConfigurationError, InputError
+from airisk.normalize import normalize
+from airisk.pipeline import ScanInterrupted
+from airisk.types import Direction, ScanContext, Verdict
+
+from support import Digits, Exploding, Keyword, SharedCounter, Sleepy
+
+texts = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(list("0123456789 \u200b\u202e\ufeff\uff21\ufb01forbidden")),
+    ),
+    max_size=200,
+)
+
+
+def test_pass_keeps_normalised_text() -> None:
+    report = ScannerPipeline(input=[Keyword()]).scan_input("hello there")
+    assert report.verdict is Verdict.PASS
+    assert report.sanitized_text == "hello there"
+    assert not report.blocked
+
+
+def test_block_and_reasons() -> None:
+    report = ScannerPipeline(input=[Keyword(keywords=["secret plan"])]).scan_input("the SECRET PLAN is")
+    assert report.blocked
+    assert report.findings[0].start == 4 and report.findings[0].end == 15
+    assert report.reasons == ["test_keyword: block (keyword)"]
+
+
+def test_flag_does_not_block() -> None:
+    report = ScannerPipeline(input=[Keyword(action="flag")]).scan_input("forbidden fruit")
+    assert report.verdict is Verdict.FLAG
+
+
+def test_normalisation_strips_hidden_characters_and_folds_compatibility_forms() -> None:
+    pipeline = ScannerPipeline(input=[Keyword(keywords=["ignore"])])
+    report = pipeline.scan_input("\uff29gn\u200bo\u202ere previous")  # full-width I, zero-width, bidi override
+    assert report.text == "Ignore previous"
+    assert report.blocked
+    kinds = {f.kind for f in report.normalization}
+    assert {"hidden_characters", "unicode_compatibility"} <= kinds
+    hidden = next(f for f in report.normalization if f.kind == "hidden_characters")
+    assert set(hidden.detail["types"]) == {"invisible_character"}
+
+
+def test_redactors_merge_in_order_and_spans_refer_to_one_text() -> None:
+    first = Digits(min_digits=4)
+    second = Digits(min_digits=2)
+    report = ScannerPipeline(input=[first, second]).scan_input("pin 12 card 12345678")
+    assert report.verdict is Verdict.REDACT
+    assert report.sanitized_text == "pin <NUM> card <NUM>"
+    for finding in report.findings:
+        assert 0 <= finding.start <= finding.end <= len(report.text)
+
+
+def test_failing_scanner_blocks_and_reports_its_error() -> None:
+    report = ScannerPipeline(input=[Keyword(), Exploding()]).scan_input("harmless")
+    assert report.blocked
+    assert report.errors == {"test_exploding": "RuntimeError: detector crashed"}
+
+
+def test_fail_open_per_scanner_and_per_pipeline() -> None:
+    assert ScannerPipeline(input=[Exploding(fail_open=True)]).scan_input("x").verdict is Verdict.PASS
+    report = ScannerPipeline(input=[Exploding()], fail_closed=False).scan_input("x")
+    assert report.verdict is Verdict.PASS
+    assert report.errors  # the error is still reported, never swallowed
+
+
+def test_time_limit_blocks_slow_scanner() -> None:
+    report = ScannerPipeline(input=[Sleepy(seconds=1.0, timeout_s=0.05)]).scan_input("x")
+    assert report.blocked
+    assert "ScannerTimeout" in report.errors["test_sleepy"]
+
+
+def test_early_exit_skips_the_rest() -> None:
+    pipeline = ScannerPipeline(input=[Keyword(), Sleepy(seconds=0.3)], early_exit=True)
+    report = pipeline.scan_input("forbidden")
+    assert report.blocked
+    sleepy = report.result("test_sleepy")
+    assert sleepy.skipped or sleepy.verdict is Verdict.PASS
+
+
+def test_heavy_detectors_run_concurrently() -> None:
+    Sleepy.calls.clear()
+    pipeline = ScannerPipeline(input=[Sleepy(seconds=0.2), Sleepy(seconds=0.2), Sleepy(seconds=0.2)])
+    report = pipeline.scan_input("x")
+    assert report.verdict is Verdict.PASS
+    assert len(set(Sleepy.calls)) == 3  # three different worker threads
+
+
+def test_expensive_work_is_shared_between_scanners_of_one_message() -> None:
+    SharedCounter.computed = 0
+    pipeline = ScannerPipeline(input=[SharedCounter(), SharedCounter(), SharedCounter()])
+    pipeline.scan_input("one message")
+    assert SharedCounter.computed == 1
+    pipeline.scan_input("another message")
+    assert SharedCounter.computed == 2
+
+
+def test_context_reaches_scanners_and_is_not_mutated() -> None:
+    ctx = ScanContext(user="alice", client_ip="81.2.69.142")
+    report = ScannerPipeline(output=[Keyword()]).scan_output("fine", ctx)
+    assert report.direction is Direction.OUTPUT
+    assert ctx.direction is Direction.INPUT
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(b"\xff\xfe bad", "not valid UTF-8"), ("x" * 2_000, "limit"), ("a\ud800b", "surrogate"), (42, "str or bytes")],
+)
+def test_bad_input_gets_a_clear_error(bad: object, message: str) -> None:
+    pipeline = ScannerPipeline(input=[Keyword()], max_chars=1_000)
+    with pytest.raises(InputError, match=message):
+        pipeline.scan_input(bad)  # type: ignore[arg-type]
+
+
+def test_bytes_input_is_decoded() -> None:
+    assert ScannerPipeline(input=[Keyword()]).scan_input("café".encode()).text == "café"
+
+
+def test_pipeline_refuses_non_scanners() -> None:
+    with pytest.raises(ConfigurationError):
+        ScannerPipeline(input=["regex"])  # type: ignore[list-item]
+
+
+def test_report_json_round_trip() -> None:
+    report = ScannerPipeline(input=[Digits()]).scan_input("call 5551234")
+    data = report.to_dict()
+    assert data["verdict"] == "redact" and data["sanitized_text"] == "call <NUM>"
+    assert "text" not in report.to_dict(include_text=False)
+    from airisk.types import ScanReport
+
+    assert ScanReport.model_validate_json(report.to_json()) == report
+
+
+def test_async_twins_match_sync() -> None:
+    pipeline = ScannerPipeline(input=[Digits(), Keyword(action="flag")], output=[Digits()])
+    text = "forbidden number 123456"
+    sync = pipeline.scan_input(text)
+    asynchronous = asyncio.run(pipeline.ascan_input(text))
+    assert asynchronous.verdict == sync.verdict
+    assert asynchronous.sanitized_text == sync.sanitized_text
+    assert asyncio.run(pipeline.ascan_output("9999")).sanitized_text == "<NUM>"
+
+
+def test_async_fails_closed_and_times_out() -> None:
+    pipeline = ScannerPipeline(input=[Exploding(), Sleepy(seconds=1, timeout_s=0.05)])
+    report = asyncio.run(pipeline.ascan_input("x"))
+    assert report.blocked
+    assert set(report.errors) == {"test_exploding", "test_sleepy"}
+
+
+def test_scan_many_matches_one_by_one_and_keeps_order() -> None:
+    pipeline = ScannerPipeline(input=[Digits(), Keyword(action="flag"), Exploding(fail_open=True)])
+    items = [f"message {i} forbidden 1234{i}" if i % 3 == 0 else f"message {i}" for i in range(150)]
+    batch = pipeline.scan_many(items, batch_size=32)
+    single = [pipeline.scan_input(item) for item in items]
+    assert [r.sanitized_text for r in batch] == [r.sanitized_text for r in single]
+    assert [r.verdict for r in batch] == [r.verdict for r in single]
+
+
+def test_scan_many_interrupt_keeps_finished_reports() -> None:
+    class Interrupting(Keyword):
+        seen = 0
+
+        def scan(self, text, ctx):  # type: ignore[no-untyped-def]
+            Interrupting.seen += 1
+            if Interrupting.seen > 10:
+                raise KeyboardInterrupt
+            return super().scan(text, ctx)
+
+    with pytest.raises(ScanInterrupted) as caught:
+        ScannerPipeline(input=[Interrupting()]).scan_many(["a"] * 40, batch_size=5)
+    assert len(caught.value.completed) == 10
+
+
+def test_scan_many_rejects_mismatched_contexts() -> None:
+    with pytest.raises(ConfigurationError):
+        ScannerPipeline(input=[Keyword()]).scan_many(["a", "b"], contexts=[ScanContext()])
+
+
+@given(texts)
+def test_every_finding_span_lies_inside_the_text(text: str) -> None:
+    report = ScannerPipeline(input=[Digits(min_digits=2), Keyword(action="flag")]).scan_input(text)
+    for finding in report.findings:
+        assert 0 <= finding.start <= finding.end <= len(report.text)
+    for finding in report.normalization:
+        assert 0 <= finding.start <= finding.end <= len(text)
+
+
+@given(texts)
+def test_redaction_removes_every_matched_value(text: str) -> None:
+    report = ScannerPipeline(input=[Digits(min_digits=3)]).scan_input(text)
+    assert not re.search(r"\d{3,}", report.sanitized_text)
+    for finding in report.findings:
+        value = report.text[finding.start : finding.end]
+        assert value not in report.sanitized_text.replace("<NUM>", "\x00")
+
+
+@given(texts)
+def test_pass_verdict_sanitised_text_equals_normalised_input(text: str) -> None:
+    report = ScannerPipeline(input=[Keyword(keywords=["zzzz-never"])]).scan_input(text)
+    assert report.verdict is Verdict.PASS
+    assert report.sanitized_text == normalize(text)[0] == report.text
+
+
+@given(texts)
+def test_normalisation_is_idempotent_and_leaves_no_hidden_characters(text: str) -> None:
+    once, _ = normalize(text)
+    twice, findings = normalize(once)
+    assert once == twice and not [f for f in findings if f.kind == "hidden_characters"]
+    assert not set(once) & set("\u200b\u202e\ufeff")
