@@ -223,3 +223,44 @@ def test_normalisation_is_idempotent_and_leaves_no_hidden_characters(text: str) 
     twice, findings = normalize(once)
     assert once == twice and not [f for f in findings if f.kind == "hidden_characters"]
     assert not set(once) & set("\u200b\u202e\ufeff")
+
+
+def test_scan_many_blocks_unreadable_messages_and_keeps_the_rest() -> None:
+    pipeline = ScannerPipeline(input=[Digits()], max_chars=100)
+    reports = pipeline.scan_many(["ok 12345", b"\xff bad bytes", "x" * 500, "fine"])
+    assert [r.verdict for r in reports] == [Verdict.REDACT, Verdict.BLOCK, Verdict.BLOCK, Verdict.PASS]
+    assert "not valid UTF-8" in reports[1].errors["input"]
+    assert "limit" in reports[2].errors["input"]
+    assert reports[0].sanitized_text == "ok <NUM>"
+
+
+def test_custom_scanner_registered_by_entry_point(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A plug-in package declares `airisk.scanners` entry points; policies then name it."""
+    import sys
+
+    import airisk.scanners as registry
+    from airisk.policy import Policy
+
+    package = tmp_path / "ticket_plugin.py"
+    package.write_text(
+        "from airisk.scanners.base import Scanner\n"
+        "from airisk.types import Finding\n"
+        "class TicketId(Scanner):\n"
+        "    name = 'ticket_id'\n"
+        "    def scan(self, text, ctx):\n"
+        "        i = text.find('ACME-')\n"
+        "        return self.result(text, [] if i < 0 else [Finding(kind='ticket', start=i, end=i + 11)])\n"
+    )
+    dist = tmp_path / "ticket_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ticket-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[airisk.scanners]\nticket_id = ticket_plugin:TicketId\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry._entry_points.cache_clear()
+    try:
+        assert "ticket_id" in registry.available()
+        pipeline = Policy.from_dict({"input": [{"type": "ticket_id"}]}).build()
+        assert pipeline.scan_input("see ACME-123456").blocked
+    finally:
+        sys.modules.pop("ticket_plugin", None)
+        registry._entry_points.cache_clear()

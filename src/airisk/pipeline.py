@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airisk.errors import ConfigurationError, ScannerTimeout
+from airisk.errors import ConfigurationError, InputError, ScannerTimeout
 from airisk.normalize import MAX_TEXT_CHARS, coerce_text, normalize
 from airisk.scanners.base import Scanner, apply_replacements
 from airisk.types import Direction, ScanContext, ScanReport, ScanResult, Verdict
@@ -374,7 +374,13 @@ class ScannerPipeline:
         scanners: list[Scanner],
     ) -> list[ScanReport]:
         started = time.perf_counter()
-        prepared = [self._prepare(text, direction, ctx, {}) for text, ctx in zip(texts, contexts, strict=True)]
+        prepared: list[tuple[str, ScanContext, ScanReport]] = []
+        rejected: dict[int, ScanReport] = {}
+        for index, (text, ctx) in enumerate(zip(texts, contexts, strict=True)):
+            try:
+                prepared.append(self._prepare(text, direction, ctx, {}))
+            except InputError as exc:
+                rejected[index] = _rejected_report(direction, exc)
         normalized = [item[0] for item in prepared]
         message_ctx = [item[1] for item in prepared]
         per_scanner: dict[int, list[ScanResult]] = {}
@@ -387,16 +393,22 @@ class ScannerPipeline:
             if scanner.inline:
                 per_scanner[id(scanner)] = self._guarded_batch(scanner, normalized, message_ctx)
         for scanner in heavy:
-            limit = (scanner.config.timeout_s or 0) * len(texts) or None
+            limit = (scanner.config.timeout_s or 0) * max(1, len(normalized)) or None
             try:
                 per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=limit)
             except FutureTimeout:
                 failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
-                per_scanner[id(scanner)] = [failure] * len(texts)
+                per_scanner[id(scanner)] = [failure] * len(normalized)
         elapsed_each = (time.perf_counter() - started) / max(1, len(texts))
         reports = []
-        for index, (_, _, report) in enumerate(prepared):
-            results = {id(s): per_scanner[id(s)][index] for s in scanners}
+        position = 0
+        for index in range(len(texts)):
+            if index in rejected:
+                reports.append(rejected[index])
+                continue
+            report = prepared[position][2]
+            results = {id(s): per_scanner[id(s)][position] for s in scanners}
+            position += 1
             finished = self._finish(report, scanners, results, time.perf_counter())
             finished.elapsed_ms = elapsed_each * 1000
             reports.append(finished)
@@ -450,6 +462,12 @@ class ScannerPipeline:
         from airisk.streaming import AsyncStreamScan
 
         return AsyncStreamScan(self, chunks, ctx, hold_back=hold_back or self.hold_back, context=context)
+
+
+def _rejected_report(direction: Direction, exc: InputError) -> ScanReport:
+    """A message that could not even be read is blocked, with the reason, so a batch loses nothing."""
+    result = ScanResult(scanner="input", verdict=Verdict.BLOCK, score=1.0, error=_error_text(exc))
+    return ScanReport(direction=direction, verdict=Verdict.BLOCK, results=[result])
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
