@@ -311,7 +311,7 @@ class ScannerPipeline:
             for scanner, result in zip(scanners, ordered, strict=True)
             if scanner.redacts and result.verdict is Verdict.REDACT
             for finding in result.findings
-            if finding.replacement is not None and finding.score >= scanner.config.threshold
+            if scanner.applies(finding)
         ]
         report.results = ordered
         report.verdict = Verdict.most_severe(result.verdict for result in ordered)
