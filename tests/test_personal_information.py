@@ -104,10 +104,10 @@ def test_deny_list_finds_project_code_names_case_insensitively() -> None:
     assert scanner.scan("bluebirds sing", ctx()).verdict is Verdict.PASS
 
 
-def test_per_entity_actions_mask_hash_block_flag() -> None:
-    scanner = PersonalInformation(
-        actions={"CREDIT_CARD": "mask", "EMAIL_ADDRESS": "hash", "IP_ADDRESS": "flag"}, hash_salt="s3cret"
-    )
+def test_per_entity_actions_mask_hash_block_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRISK_PII_HASH_SALT", "s3cret")
+    monkeypatch.setenv("OTHER_SALT", "different")
+    scanner = PersonalInformation(actions={"CREDIT_CARD": "mask", "EMAIL_ADDRESS": "hash", "IP_ADDRESS": "flag"})
     text = "card 4111 1111 1111 1111, mail bob@corp.example.com, ip 81.2.69.142"
     result = scanner.scan(text, ctx())
     assert result.verdict is Verdict.REDACT
@@ -118,7 +118,7 @@ def test_per_entity_actions_mask_hash_block_flag() -> None:
     again = scanner.scan("write to bob@corp.example.com", ctx())
     digest = next(f.replacement for f in again.findings if f.kind == "EMAIL_ADDRESS")
     assert digest in result.sanitized_text  # same salt, same value: same hash
-    other_salt = PersonalInformation(actions={"EMAIL_ADDRESS": "hash"}, hash_salt="different")
+    other_salt = PersonalInformation(actions={"EMAIL_ADDRESS": "hash"}, hash_salt_env="OTHER_SALT")
     assert other_salt.scan("write to bob@corp.example.com", ctx()).findings[0].replacement != digest
     blocker = PersonalInformation(action="flag", actions={"IBAN_CODE": "block"})
     assert blocker.scan("IBAN GB82WEST12345698765432", ctx()).verdict is Verdict.BLOCK
@@ -227,6 +227,8 @@ def test_registry_and_policy_build_the_scanner() -> None:
     )
     report = pipeline.scan_input("Bluebird card 4111 1111 1111 1111")
     assert report.sanitized_text == "<PROJECT_1> card **** **** **** 1111"
+    rebuilt = ScannerPipeline.from_policy(pipeline.to_policy())
+    assert rebuilt.scan_input("Bluebird card 4111 1111 1111 1111").sanitized_text == report.sanitized_text
 
 
 @needs_model

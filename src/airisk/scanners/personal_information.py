@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from airisk.errors import ConfigurationError, MissingDependencyError
 from airisk.scanners.base import Scanner, ScannerConfig
@@ -110,7 +110,10 @@ class PersonalInformationConfig(ScannerConfig):
     recognizers: list[CustomRecognizer] = Field(default_factory=list)
     mask_char: str = Field(default="*", min_length=1, max_length=1)
     mask_keep_last: int = Field(default=4, ge=0, description="characters left visible at the end of a masked value")
-    hash_salt: SecretStr | None = Field(default=None, description=f"salt for `hash`; default ${HASH_SALT_ENV}")
+    hash_salt_env: str = Field(
+        default=HASH_SALT_ENV,
+        description="environment variable holding the salt for `hash` (policies name it, never contain it)",
+    )
 
     @field_validator("entities")
     @classmethod
@@ -308,12 +311,7 @@ class PersonalInformation(Scanner):
     @property
     def redacts(self) -> bool:
         """True when any entity's action replaces text (redact, mask or hash)."""
-        return any(self.action_for(entity) in _REPLACING for entity in self._configured_entities()) or (
-            self.config.action == "redact"
-        )
-
-    def _configured_entities(self) -> list[str]:
-        return list(self.config.entities or []) + list(self.config.actions)
+        return self.config.action == "redact" or any(action in _REPLACING for action in self.config.actions.values())
 
     def action_for(self, entity: str) -> EntityAction:
         return self.config.actions.get(entity, self.config.action)
@@ -534,10 +532,8 @@ class PersonalInformation(Scanner):
         return "".join(out)
 
     def _salt(self) -> bytes:
-        if self.config.hash_salt is not None:
-            return self.config.hash_salt.get_secret_value().encode("utf-8")
-        env = os.environ.get(HASH_SALT_ENV)
-        return env.encode("utf-8") if env else _PROCESS_SALT
+        salt = os.environ.get(self.config.hash_salt_env)
+        return salt.encode("utf-8") if salt else _PROCESS_SALT
 
 
 __all__ = ["CustomRecognizer", "PersonalInformation", "PersonalInformationConfig", "analyzer_for"]
