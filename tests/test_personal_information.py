@@ -352,6 +352,21 @@ def test_two_conversations_never_see_each_others_values(first: str, second: str)
     assert all(second not in request.messages[-1].text for request in engine.requests)
 
 
+def test_a_persisted_conversation_resumes_with_its_encrypted_vault() -> None:
+    engine = Echo()
+    agent = _agent(engine)
+    first = agent.conversation(user="alice")
+    first.ask("I am alice@example.com")
+    key = Vault.generate_key()
+    saved = first.vault.to_encrypted(key)
+    resumed = agent.conversation(
+        id=first.id, history=first.history, vault=Vault.from_encrypted(saved, key, owner=first.id)
+    )
+    reply = resumed.ask("bob@example.com replaced alice@example.com")
+    assert engine.requests[-1].messages[-1].text == "<EMAIL_ADDRESS_2> replaced <EMAIL_ADDRESS_1>"
+    assert reply.text == "You said: bob@example.com replaced alice@example.com"
+
+
 # stored logs -------------------------------------------------------------------------
 
 

@@ -123,3 +123,11 @@ def test_files_limits_and_the_command_line(tmp_path: Path, capsys: pytest.Captur
     assert main([str(path), "--json", "--matching", "exact", "--no-progress"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["rows"] == 6 and data["matching"] == "exact"
+
+
+def test_progress_bar_is_shown_when_asked(scanner: PersonalInformation, capsys: pytest.CaptureFixture[str]) -> None:
+    evaluate_spans(scanner, ROWS, progress=True)
+    assert "evaluating personal_information" in capsys.readouterr().err
+    pipeline = ScannerPipeline(input=[scanner])
+    evaluate_spans(pipeline, ROWS, progress=True)
+    assert "scanning" in capsys.readouterr().err
