@@ -90,6 +90,7 @@ class ScannerPipeline:
         self.hold_back = hold_back
         self.max_chars = max_chars
         self.name = name
+        self._warmed: set[int] = set()
 
     def __repr__(self) -> str:
         return (
@@ -123,6 +124,19 @@ class ScannerPipeline:
         """Load every scanner's models and databases now rather than on the first message."""
         for scanner in {id(s): s for s in [*self.input, *self.output]}.values():
             scanner.warm_up()
+            self._warmed.add(id(scanner))
+
+    def _warm_once(self, scanners: list[Scanner]) -> None:
+        """Load models before a scanner's first timed scan: time limits are for scanning, not
+        loading. A warm-up error is left for the scan itself to report (and fail closed)."""
+        for scanner in scanners:
+            if id(scanner) in self._warmed:
+                continue
+            try:
+                scanner.warm_up()
+            except Exception as exc:  # noqa: BLE001 - the scan raises it again and fails closed
+                logger.debug("warm-up failed", extra={"scanner": scanner.name, "error": type(exc).__name__})
+            self._warmed.add(id(scanner))
 
     # single messages ------------------------------------------------------------------
 
@@ -161,6 +175,7 @@ class ScannerPipeline:
         started = time.perf_counter()
         normalized, message_ctx, report = self._prepare(text, direction, ctx, context)
         scanners = [s for s in self.scanners(report.direction) if s.config.enabled]
+        self._warm_once(scanners)
         results = self._run(scanners, normalized, message_ctx)
         return self._finish(report, scanners, results, started)
 
@@ -171,6 +186,8 @@ class ScannerPipeline:
         started = time.perf_counter()
         normalized, message_ctx, report = self._prepare(text, direction, ctx, context)
         scanners = [s for s in self.scanners(report.direction) if s.config.enabled]
+        if any(id(s) not in self._warmed for s in scanners):
+            await asyncio.to_thread(self._warm_once, scanners)
         results = await self._arun(scanners, normalized, message_ctx)
         return self._finish(report, scanners, results, started)
 
@@ -312,7 +329,7 @@ class ScannerPipeline:
             for scanner, result in zip(scanners, ordered, strict=True)
             if scanner.redacts and result.verdict is Verdict.REDACT
             for finding in result.findings
-            if finding.replacement is not None and finding.score >= scanner.config.threshold
+            if scanner.applies(finding)
         ]
         report.results = ordered
         report.verdict = Verdict.most_severe(result.verdict for result in ordered)
@@ -350,6 +367,7 @@ class ScannerPipeline:
             raise ConfigurationError(f"{len(items)} texts but {len(contexts)} contexts")
         direction = Direction(direction)
         scanners = [s for s in self.scanners(direction) if s.config.enabled]
+        self._warm_once(scanners)
         reports: list[ScanReport] = []
         bar = _progress_bar(len(items), progress)
         try:

@@ -129,7 +129,7 @@ class _StreamState:
             for result in report.results
             if result.scanner in redactors and result.verdict is Verdict.REDACT
             for finding in result.findings
-            if finding.replacement is not None and finding.score >= redactors[result.scanner].config.threshold
+            if redactors[result.scanner].applies(finding)
         ]
 
     def report(self) -> ScanReport:

@@ -79,6 +79,11 @@ class Scanner(ABC):
             return self.scan(text, ctx)
         return await asyncio.to_thread(self.scan, text, ctx)
 
+    def applies(self, finding: Finding) -> bool:
+        """Whether the pipeline should substitute this finding's replacement (scanners with
+        per-kind thresholds override this)."""
+        return finding.replacement is not None and finding.score >= self.config.threshold
+
     def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
         """Scan many messages; model-based scanners override this to batch their work."""
         return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)]
