@@ -1,0 +1,109 @@
+"""What each vendor's wire looks like, so one set of behaviour tests runs on every engine.
+
+A wire builds the engine against the fake server and scripts vendor-shaped answers: a text
+reply, a streamed reply, an error. Vendor-specific request details are checked in each
+engine's own test module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airisk.providers.base import Engine
+
+from .fake_server import Answer, Recorded
+
+FAST_RETRY = {"backoff_base_s": 0.01, "backoff_max_s": 0.02}
+
+
+class Wire:
+    name = "wire"
+    key = "sk-test-key-0123456789"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        raise NotImplementedError
+
+    def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
+        raise NotImplementedError
+
+    def stream(self, pieces: list[str], *, input_tokens: int = 7, output_tokens: int = 3) -> Answer:
+        raise NotImplementedError
+
+    def error(self, status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Answer:
+        raise NotImplementedError
+
+    def user_texts(self, record: Recorded) -> list[str]:
+        raise NotImplementedError
+
+
+class OpenAIWire(Wire):
+    name = "openai"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.openai import OpenAI
+
+        return OpenAI(model="gpt-4o-mini", api_key=self.key, base_url=f"{url}/v1", **{**FAST_RETRY, **settings})
+
+    @staticmethod
+    def completion(
+        message: dict[str, Any], finish: str = "stop", *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0
+    ) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
+            "usage": {
+                "prompt_tokens": input_tokens,
+                "completion_tokens": output_tokens,
+                "total_tokens": input_tokens + output_tokens,
+                "prompt_tokens_details": {"cached_tokens": cached},
+            },
+        }
+
+    def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
+        body = self.completion(
+            {"content": text}, input_tokens=input_tokens, output_tokens=output_tokens, cached=cached
+        )
+        return Answer(json=body, headers={"x-request-id": "req_123"})
+
+    @staticmethod
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1700000000,
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    def stream_events(
+        self, deltas: list[dict[str, Any]], finish: str, *, input_tokens: int, output_tokens: int
+    ) -> Answer:
+        events: list[tuple[str | None, Any]] = [(None, self.chunk({"role": "assistant", "content": ""}))]
+        events += [(None, self.chunk(delta)) for delta in deltas]
+        events.append((None, self.chunk({}, finish)))
+        usage = {"prompt_tokens": input_tokens, "completion_tokens": output_tokens, "total_tokens": 0}
+        events.append((None, {**self.chunk({}), "choices": [], "usage": usage}))
+        events.append((None, "[DONE]"))
+        return Answer(sse=events)
+
+    def stream(self, pieces: list[str], *, input_tokens: int = 7, output_tokens: int = 3) -> Answer:
+        deltas = [{"content": piece} for piece in pieces]
+        return self.stream_events(deltas, "stop", input_tokens=input_tokens, output_tokens=output_tokens)
+
+    def error(self, status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Answer:
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+        return Answer(status=status, json=body, headers={"x-request-id": "req_err", **(headers or {})})
+
+    def user_texts(self, record: Recorded) -> list[str]:
+        out = []
+        for message in record.json["messages"]:
+            if message["role"] == "user":
+                content = message["content"]
+                out.append(content if isinstance(content, str) else " ".join(p.get("text", "") for p in content))
+        return out
+
+
+WIRES: list[Wire] = [OpenAIWire()]
