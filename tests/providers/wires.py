@@ -106,4 +106,24 @@ class OpenAIWire(Wire):
         return out
 
 
-WIRES: list[Wire] = [OpenAIWire()]
+class AzureWire(OpenAIWire):
+    name = "azure_openai"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.azure_openai import AzureOpenAI
+
+        options = {"endpoint": url, "deployment": "chat-prod", "api_key": self.key, "api_version": "2024-10-21"}
+        return AzureOpenAI(model="gpt-4o", **{**options, **FAST_RETRY, **settings})
+
+
+class LlamaWire(OpenAIWire):
+    name = "llama"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.llama import Llama
+
+        options = {"preset": "meta", "base_url": f"{url}/compat/v1/", "api_key": self.key}
+        return Llama(model="Llama-3.3-70B-Instruct", **{**options, **FAST_RETRY, **settings})
+
+
+WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire()]
