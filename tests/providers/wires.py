@@ -126,4 +126,80 @@ class LlamaWire(OpenAIWire):
         return Llama(model="Llama-3.3-70B-Instruct", **{**options, **FAST_RETRY, **settings})
 
 
-WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire()]
+class AnthropicWire(Wire):
+    name = "anthropic"
+    key = "sk-ant-api03-test-0123456789"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.anthropic import Anthropic
+
+        return Anthropic(model="claude-sonnet-5-5", api_key=self.key, base_url=url, **{**FAST_RETRY, **settings})
+
+    @staticmethod
+    def message(content: list[dict[str, Any]], stop: str = "end_turn", **usage: int) -> dict[str, Any]:
+        return {
+            "id": "msg_01",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-5-5-20260901",
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 7, "output_tokens": 3, **usage},
+        }
+
+    def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
+        usage = {"input_tokens": input_tokens - cached, "output_tokens": output_tokens}
+        if cached:
+            usage["cache_read_input_tokens"] = cached
+        body = self.message([{"type": "text", "text": text}], **usage)
+        return Answer(json=body, headers={"request-id": "req_ant_1"})
+
+    def stream_events(
+        self, blocks: list[list[tuple[str, Any]]], stop: str, *, input_tokens: int, output_tokens: int
+    ) -> Answer:
+        """``blocks``: per content block, (start block, then deltas) as ready-made dicts."""
+        start = self.message([], stop=None, input_tokens=input_tokens, output_tokens=1)  # type: ignore[arg-type]
+        events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start})]
+        for index, block in enumerate(blocks):
+            head, *deltas = block
+            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": head}))
+            events.append(("ping", {"type": "ping"}))
+            for delta in deltas:
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": {"output_tokens": output_tokens},
+                },
+            )
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        return Answer(sse=events)
+
+    def stream(self, pieces: list[str], *, input_tokens: int = 7, output_tokens: int = 3) -> Answer:
+        block = [{"type": "text", "text": ""}, *({"type": "text_delta", "text": p} for p in pieces)]
+        return self.stream_events([block], "end_turn", input_tokens=input_tokens, output_tokens=output_tokens)
+
+    def error(self, status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Answer:
+        kinds = {401: "authentication_error", 429: "rate_limit_error", 500: "api_error", 503: "overloaded_error"}
+        body = {"type": "error", "error": {"type": kinds.get(status, "invalid_request_error"), "message": message}}
+        return Answer(status=status, json=body, headers={"request-id": "req_ant_err", **(headers or {})})
+
+    def user_texts(self, record: Recorded) -> list[str]:
+        out = []
+        for message in record.json["messages"]:
+            if message["role"] == "user":
+                content = message["content"]
+                if isinstance(content, str):
+                    out.append(content)
+                else:
+                    out.append(" ".join(b.get("text", "") for b in content if b["type"] == "text"))
+        return out
+
+
+WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire(), AnthropicWire()]

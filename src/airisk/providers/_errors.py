@@ -85,6 +85,20 @@ _BOTO_CODES: dict[str, type[EngineError]] = {
 }
 
 
+# error "type" strings some vendors send in the body (and mid-stream, under a 200 status)
+_ERROR_TYPES: dict[str, type[EngineError]] = {
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "invalid_request_error": BadRequestError,
+    "request_too_large": ContextTooLongError,
+    "rate_limit_error": RateLimitError,
+    "overloaded_error": UnavailableError,
+    "api_error": UnavailableError,
+    "timeout_error": EngineTimeoutError,
+}
+
+
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Remove known secret values and anything shaped like an API key or token from ``text``."""
     for secret in secrets:
@@ -288,6 +302,8 @@ def map_error(
         kind = _BOTO_CODES[boto_code]
         if kind is BadRequestError and any(hint in message.lower() for hint in _CONTEXT_HINTS):
             kind = ContextTooLongError
+    elif (status is None or status < 400) and codes & _ERROR_TYPES.keys():
+        kind = _ERROR_TYPES[sorted(codes & _ERROR_TYPES.keys())[0]]
     elif status is not None and not names & {"APIConnectionError", "APITimeoutError"}:
         kind = _by_status(status, message, codes)
     elif any("Timeout" in name for name in names) or isinstance(exc, TimeoutError):
