@@ -23,7 +23,11 @@ def test_plain_request_shape_headers_and_default_max_tokens(server: FakeServer) 
     assert sent.path == "/v1/messages"
     assert sent.headers["authorization"] == f"Bearer {WIRE.key}"
     assert "anthropic-version" in sent.headers
-    assert sent.json == {"model": "claude-sonnet-5-5", "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}
+    assert sent.json == {
+        "model": "claude-sonnet-5-5",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "Hello"}],
+    }
     assert response.text == "Hi!"
     assert response.usage == Usage(input_tokens=12, output_tokens=2, cached_tokens=10)
     assert response.request_id == "req_ant_1"
@@ -123,7 +127,8 @@ def test_images_and_documents(server: FakeServer) -> None:
 def test_overloaded_mid_stream_is_unavailable(server: FakeServer) -> None:
     answer = WIRE.stream(["partial"])
     assert answer.sse is not None
-    answer.sse = answer.sse[:4] + [("error", {"type": "error", "error": {"type": "overloaded_error", "message": "x"}})]
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "x"}}
+    answer.sse = [*answer.sse[:4], ("error", overloaded)]
     server.queue(answer)
     events = []
     with pytest.raises(UnavailableError):

@@ -163,7 +163,8 @@ class AnthropicWire(Wire):
         events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start})]
         for index, block in enumerate(blocks):
             head, *deltas = block
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": head}))
+            started = {"type": "content_block_start", "index": index, "content_block": head}
+            events.append(("content_block_start", started))
             events.append(("ping", {"type": "ping"}))
             for delta in deltas:
                 events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))

@@ -167,6 +167,7 @@ class Anthropic(RemoteEngine):
     def _blocks(self, message: Message) -> list[dict[str, Any]]:
         if message.role == "tool":
             return [{"type": "tool_result", "tool_use_id": message.tool_call_id or "", "content": message.text}]
+        blocks: list[dict[str, Any]]
         if isinstance(message.content, str):
             blocks = [{"type": "text", "text": message.content}] if message.content else []
         else:
