@@ -203,4 +203,35 @@ class AnthropicWire(Wire):
         return out
 
 
-WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire(), AnthropicWire()]
+class MistralWire(OpenAIWire):
+    """Mistral's wire is chat-completions shaped; usage rides on the last streamed chunk."""
+
+    name = "mistral"
+    key = "mistral-test-key-0123456789"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.mistral import Mistral
+
+        return Mistral(model="mistral-small-latest", api_key=self.key, server_url=url, **{**FAST_RETRY, **settings})
+
+    def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
+        body = self.completion({"content": text}, input_tokens=input_tokens, output_tokens=output_tokens, cached=cached)
+        body["model"] = "mistral-small-2503"
+        return Answer(json=body)
+
+    def stream_events(
+        self, deltas: list[dict[str, Any]], finish: str, *, input_tokens: int, output_tokens: int
+    ) -> Answer:
+        events: list[tuple[str | None, Any]] = [(None, self.chunk({"role": "assistant", "content": ""}))]
+        events += [(None, self.chunk(delta)) for delta in deltas]
+        usage = {"prompt_tokens": input_tokens, "completion_tokens": output_tokens, "total_tokens": 0}
+        events.append((None, {**self.chunk({"content": ""}, finish), "usage": usage}))
+        events.append((None, "[DONE]"))
+        return Answer(sse=events)
+
+    def error(self, status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Answer:
+        body = {"object": "error", "message": message, "type": "invalid_request", "code": str(status)}
+        return Answer(status=status, json=body, headers=headers or {})
+
+
+WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire(), AnthropicWire(), MistralWire()]

@@ -90,12 +90,28 @@ def chat_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
     ]
 
 
+def text_of(content: Any) -> str:
+    """Text from a message content that is a string or a list of typed chunks (Mistral)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            piece if isinstance(piece, str) else (getattr(piece, "text", None) or "")
+            for piece in content
+            if isinstance(piece, str) or getattr(piece, "type", "text") == "text"
+        )
+    return ""
+
+
 def usage_from(usage: Any) -> Usage:
     """Usage from an OpenAI-shaped usage object (cached tokens under prompt_tokens_details)."""
     if usage is None:
         return Usage()
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    if isinstance(details, dict):
+        cached = details.get("cached_tokens")
+    else:
+        cached = getattr(details, "cached_tokens", None) if details is not None else None
     return Usage(
         input_tokens=getattr(usage, "prompt_tokens", None) or 0,
         output_tokens=getattr(usage, "completion_tokens", None) or 0,
@@ -120,8 +136,8 @@ class ChatStreamTranslator(StreamTranslator):
                 continue
             delta = choice.delta
             if delta is not None:
-                text = getattr(delta, "content", None)
-                if isinstance(text, str) and text:
+                text = text_of(getattr(delta, "content", None))
+                if text:
                     events.append(EngineEvent(type="text", text=text, raw=chunk))
                 for call in getattr(delta, "tool_calls", None) or []:
                     self.saw_tool_call = True
