@@ -50,7 +50,9 @@ def test_request_shape_system_history_and_options(server: FakeServer) -> None:
 
 def test_tool_call_round_trip_carries_function_name(server: FakeServer) -> None:
     call = {"id": "abc123xyz", "type": "function", "function": {"name": "lookup_order", "arguments": '{"id": 7}'}}
-    server.queue(Answer(json=WIRE.completion({"content": "", "tool_calls": [call]}, "tool_calls")), WIRE.text("Shipped."))
+    server.queue(
+        Answer(json=WIRE.completion({"content": "", "tool_calls": [call]}, "tool_calls")), WIRE.text("Shipped.")
+    )
     engine = WIRE.engine(server.url)
     history = [Message(role="user", content="Where is order 7?")]
     first = engine.complete(EngineRequest(messages=history, tools=[LOOKUP]))

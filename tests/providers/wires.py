@@ -63,9 +63,7 @@ class OpenAIWire(Wire):
         }
 
     def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
-        body = self.completion(
-            {"content": text}, input_tokens=input_tokens, output_tokens=output_tokens, cached=cached
-        )
+        body = self.completion({"content": text}, input_tokens=input_tokens, output_tokens=output_tokens, cached=cached)
         return Answer(json=body, headers={"x-request-id": "req_123"})
 
     @staticmethod
@@ -234,4 +232,71 @@ class MistralWire(OpenAIWire):
         return Answer(status=status, json=body, headers=headers or {})
 
 
-WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire(), AnthropicWire(), MistralWire()]
+class GoogleWire(Wire):
+    name = "google"
+    key = "AIzaSyTestKey0123456789abcdef"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.google import Google
+
+        return Google(model="gemini-3.5-flash", api_key=self.key, base_url=url, **{**FAST_RETRY, **settings})
+
+    @staticmethod
+    def response(
+        parts: list[dict[str, Any]],
+        finish: str | None = "STOP",
+        *,
+        input_tokens: int = 7,
+        output_tokens: int = 3,
+        cached: int = 0,
+    ) -> dict[str, Any]:
+        usage = {
+            "promptTokenCount": input_tokens,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": input_tokens + output_tokens,
+        }
+        if cached:
+            usage["cachedContentTokenCount"] = cached
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        if finish:
+            candidate["finishReason"] = finish
+        return {
+            "candidates": [candidate],
+            "usageMetadata": usage,
+            "modelVersion": "gemini-3.5-flash-001",
+            "responseId": "resp-g-1",
+        }
+
+    def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
+        body = self.response([{"text": text}], input_tokens=input_tokens, output_tokens=output_tokens, cached=cached)
+        return Answer(json=body)
+
+    def stream_chunks(self, chunks: list[list[dict[str, Any]]], *, input_tokens: int, output_tokens: int) -> Answer:
+        events: list[tuple[str | None, Any]] = []
+        for index, parts in enumerate(chunks):
+            last = index == len(chunks) - 1
+            body = self.response(
+                parts, "STOP" if last else None, input_tokens=input_tokens, output_tokens=output_tokens if last else 1
+            )
+            events.append((None, body))
+        return Answer(sse=events)
+
+    def stream(self, pieces: list[str], *, input_tokens: int = 7, output_tokens: int = 3) -> Answer:
+        return self.stream_chunks(
+            [[{"text": p}] for p in pieces], input_tokens=input_tokens, output_tokens=output_tokens
+        )
+
+    def error(self, status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Answer:
+        names = {401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+        body = {"error": {"code": status, "message": message, "status": names.get(status, "INVALID_ARGUMENT")}}
+        return Answer(status=status, json=body, headers=headers or {})
+
+    def user_texts(self, record: Recorded) -> list[str]:
+        return [
+            " ".join(p["text"] for p in content["parts"] if "text" in p)
+            for content in record.json["contents"]
+            if content["role"] == "user"
+        ]
+
+
+WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire(), AnthropicWire(), MistralWire(), GoogleWire()]

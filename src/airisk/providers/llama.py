@@ -71,9 +71,7 @@ class Llama(OpenAIChatEngine):
     def _client_options(self) -> dict[str, Any]:
         s = self.settings
         _, env_vars, placeholder = PRESETS[s.preset]
-        key = resolve_credential(
-            s.api_key, env_vars, setting="api_key", required=placeholder is None, engine=self.name
-        )
+        key = resolve_credential(s.api_key, env_vars, setting="api_key", required=placeholder is None, engine=self.name)
         return {
             "api_key": self._remember_secret(key) or placeholder,
             "base_url": self.base_url(),
