@@ -69,7 +69,7 @@ def test_unauthorized_is_not_retried_and_names_no_key(wire: Wire, server: FakeSe
         engine.complete(ask("Hi"))
     assert len(server.requests) == 1
     error = caught.value
-    assert error.status == 401
+    assert error.status == wire.auth_status
     assert error.engine == wire.name
     assert error.model == engine.model
     assert wire.key not in str(error)

@@ -11,6 +11,7 @@ from typing import Any
 
 from airisk.providers.base import Engine
 
+from .aws_eventstream import event
 from .fake_server import Answer, Recorded
 
 FAST_RETRY = {"backoff_base_s": 0.01, "backoff_max_s": 0.02}
@@ -19,6 +20,7 @@ FAST_RETRY = {"backoff_base_s": 0.01, "backoff_max_s": 0.02}
 class Wire:
     name = "wire"
     key = "sk-test-key-0123456789"
+    auth_status = 401
 
     def engine(self, url: str, **settings: Any) -> Engine:
         raise NotImplementedError
@@ -299,4 +301,91 @@ class GoogleWire(Wire):
         ]
 
 
-WIRES: list[Wire] = [OpenAIWire(), AzureWire(), LlamaWire(), AnthropicWire(), MistralWire(), GoogleWire()]
+class BedrockWire(Wire):
+    name = "bedrock"
+    key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTESTKEY"
+    auth_status = 403
+    model = "anthropic.claude-sonnet-5-5-v1:0"
+
+    def engine(self, url: str, **settings: Any) -> Engine:
+        from airisk.providers.bedrock import Bedrock
+
+        options = {
+            "region": "us-east-1",
+            "endpoint_url": url,
+            "aws_access_key_id": "AKIDTESTEXAMPLE",
+            "aws_secret_access_key": self.key,
+        }
+        return Bedrock(model=self.model, **{**options, **FAST_RETRY, **settings})
+
+    @staticmethod
+    def response(content: list[dict[str, Any]], stop: str = "end_turn", **usage: int) -> dict[str, Any]:
+        tokens = {"inputTokens": 7, "outputTokens": 3, **usage}
+        tokens["totalTokens"] = tokens["inputTokens"] + tokens["outputTokens"]
+        return {
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": stop,
+            "usage": tokens,
+            "metrics": {"latencyMs": 12},
+        }
+
+    def text(self, text: str, *, input_tokens: int = 7, output_tokens: int = 3, cached: int = 0) -> Answer:
+        usage = {"inputTokens": input_tokens - cached, "outputTokens": output_tokens}
+        if cached:
+            usage["cacheReadInputTokens"] = cached
+        return Answer(json=self.response([{"text": text}], **usage), headers={"x-amzn-RequestId": "bedrock-req-1"})
+
+    def stream_events(
+        self, blocks: list[list[tuple[str, dict[str, Any]]]], stop: str, *, input_tokens: int, output_tokens: int
+    ) -> Answer:
+        """``blocks``: per content block, a list of (event type, body without contentBlockIndex)."""
+        chunks = [event("messageStart", {"role": "assistant"})]
+        for index, block in enumerate(blocks):
+            for event_type, body in block:
+                chunks.append(event(event_type, {**body, "contentBlockIndex": index}))
+            chunks.append(event("contentBlockStop", {"contentBlockIndex": index}))
+        chunks.append(event("messageStop", {"stopReason": stop}))
+        usage = {
+            "inputTokens": input_tokens,
+            "outputTokens": output_tokens,
+            "totalTokens": input_tokens + output_tokens,
+        }
+        chunks.append(event("metadata", {"usage": usage, "metrics": {"latencyMs": 5}}))
+        return Answer(chunks=chunks, content_type="application/vnd.amazon.eventstream")
+
+    def stream(self, pieces: list[str], *, input_tokens: int = 7, output_tokens: int = 3) -> Answer:
+        block = [("contentBlockDelta", {"delta": {"text": p}}) for p in pieces]
+        return self.stream_events([block], "end_turn", input_tokens=input_tokens, output_tokens=output_tokens)
+
+    def error(self, status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Answer:
+        kinds = {
+            401: (403, "UnrecognizedClientException"),
+            403: (403, "AccessDeniedException"),
+            404: (404, "ResourceNotFoundException"),
+            400: (400, "ValidationException"),
+            429: (429, "ThrottlingException"),
+            500: (500, "InternalServerException"),
+            503: (503, "ServiceUnavailableException"),
+        }
+        code, kind = kinds[status]
+        error_headers = {"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
+        error_headers["x-amzn-RequestId"] = "bedrock-err-1"
+        return Answer(status=code, json={"message": message}, headers={**error_headers, **(headers or {})})
+
+    def user_texts(self, record: Recorded) -> list[str]:
+        return [
+            " ".join(block["text"] for block in message["content"] if "text" in block)
+            for message in record.json["messages"]
+            if message["role"] == "user"
+        ]
+
+
+WIRES: list[Wire] = [
+    OpenAIWire(),
+    AzureWire(),
+    LlamaWire(),
+    AnthropicWire(),
+    MistralWire(),
+    GoogleWire(),
+    BedrockWire(),
+]

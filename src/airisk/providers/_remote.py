@@ -168,10 +168,10 @@ class RemoteEngine(Engine):
         return self._checked_parse(raw)
 
     async def acomplete(self, request: EngineRequest) -> EngineResponse:
-        payload = self._payload(request)
         client = self._async_client()
         if client is None:
             return await super().acomplete(request)
+        payload = self._payload(request)
         raw = await acall_with_retries(lambda: self._asend(client, payload), self.retry_policy, self._to_error)
         return self._checked_parse(raw)
 
@@ -200,12 +200,12 @@ class RemoteEngine(Engine):
         yield from translator.finish()
 
     async def astream(self, request: EngineRequest) -> AsyncIterator[EngineEvent]:
-        payload = self._payload(request)
         client = self._async_client()
         if client is None:
             async for event in super().astream(request):
                 yield event
             return
+        payload = self._payload(request)
 
         async def start() -> tuple[AsyncIterator[Any], Any]:
             source = await self._aopen_stream(client, payload)
