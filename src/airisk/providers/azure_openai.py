@@ -79,7 +79,7 @@ class AzureOpenAI(OpenAIChatEngine):
         )
 
     def _build_client(self, asynchronous: bool) -> Any:
-        openai = import_openai()
+        openai = import_openai("The Azure OpenAI engine", "azure")
         s = self.settings
         auth = self._auth()
         common: dict[str, Any] = {"timeout": s.timeout_s, "max_retries": 0}

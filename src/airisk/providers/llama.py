@@ -80,7 +80,7 @@ class Llama(OpenAIChatEngine):
         }
 
     def _create_client(self) -> Any:
-        return import_openai().OpenAI(**self._client_options())
+        return import_openai("The Llama engine", "llama").OpenAI(**self._client_options())
 
     def _create_async_client(self) -> Any:
-        return import_openai().AsyncOpenAI(**self._client_options())
+        return import_openai("The Llama engine", "llama").AsyncOpenAI(**self._client_options())

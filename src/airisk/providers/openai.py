@@ -28,8 +28,8 @@ class OpenAISettings(OpenAIChatSettings):
     base_url: str | None = Field(default=None, description="else OPENAI_BASE_URL, else api.openai.com")
 
 
-def import_openai() -> Any:
-    return import_sdk("openai", feature="The OpenAI engine", extra="openai", package="openai")
+def import_openai(feature: str = "The OpenAI engine", extra: str = "openai") -> Any:
+    return import_sdk("openai", feature=feature, extra=extra, package="openai")
 
 
 class OpenAI(OpenAIChatEngine):
