@@ -8,6 +8,7 @@ exact wire request an adapter sent and that a blocked message was never sent at 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -65,6 +66,13 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body leave in one write, and small writes are not held back (Nagle),
+            # so the loopback round trip does not stall on delayed ACKs
+            wbufsize = -1
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -102,6 +110,7 @@ class FakeServer:
                     self.send_header("Content-Type", content_type)
                     self.send_header("Connection", "close")
                     self.end_headers()
+                    self.wfile.flush()
                     for piece in payload:
                         self.wfile.write(piece)
                         self.wfile.flush()
@@ -112,6 +121,7 @@ class FakeServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
