@@ -185,3 +185,40 @@ def test_unknown_sdk_failures_are_engine_errors_not_retried() -> None:
     error = map_error(ValueError("bad"), engine="openai", model="m")
     assert type(error) is EngineError
     assert not error.retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, "BadRequestError"),
+        (403, "PermissionDeniedError"),
+        (404, "NotFoundError"),
+        (408, "EngineTimeoutError"),
+        (409, "UnavailableError"),
+        (413, "ContextTooLongError"),
+        (422, "BadRequestError"),
+        (502, "UnavailableError"),
+        (504, "EngineTimeoutError"),
+    ],
+)
+def test_status_codes_map_to_one_error_tree(server: FakeServer, status: int, kind: str) -> None:
+    wire = OpenAIWire()
+    server.queue(wire.error(status, "something"))
+    with pytest.raises(EngineError) as caught:
+        wire.engine(server.url, max_retries=0).complete(EngineRequest(messages=[Message(role="user", content="x")]))
+    assert type(caught.value).__name__ == kind
+    assert caught.value.status == status
+    assert caught.value.request_id == "req_err"
+    assert caught.value.engine == "openai"
+
+
+def test_bad_settings_are_configuration_errors_that_name_the_field() -> None:
+    from airisk.providers import Anthropic, OpenAI
+    from airisk.providers.openai import OpenAISettings
+
+    with pytest.raises(ConfigurationError, match="timeout_s"):
+        OpenAI(timeout_s=0)
+    with pytest.raises(ConfigurationError, match="modle"):
+        Anthropic(modle="claude")
+    assert OpenAI(settings=OpenAISettings(model="gpt-4o")).model == "gpt-4o"
+    assert OpenAI({"model": "gpt-4o"}, max_retries=5).settings.max_retries == 5

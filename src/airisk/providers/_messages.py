@@ -43,10 +43,6 @@ def tool_result_value(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"result": value}
 
 
-def part_bytes(part: ContentPart) -> bytes | None:
-    return part.data
-
-
 def data_url(part: ContentPart) -> str:
     """The part as a URL: its own URL, or a base64 ``data:`` URL of its bytes."""
     if part.url:

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from airisk.errors import ConfigurationError, EngineError
 from airisk.providers._errors import map_error
@@ -61,14 +61,22 @@ class RemoteEngine(Engine):
 
     @classmethod
     def _coerce_settings(cls, settings: Any, options: dict[str, Any]) -> RemoteEngineSettings:
-        if settings is None:
-            return cls.settings_class(**options)
-        if isinstance(settings, Mapping):
-            return cls.settings_class(**{**settings, **options})
-        if isinstance(settings, cls.settings_class):
-            if options:
-                return cls.settings_class(**{**dict(settings), **options})
-            return settings
+        if settings is None and "settings" in options:
+            settings = options.pop("settings")
+        try:
+            if settings is None:
+                return cls.settings_class(**options)
+            if isinstance(settings, Mapping):
+                return cls.settings_class(**{**settings, **options})
+            if isinstance(settings, cls.settings_class):
+                if options:
+                    return cls.settings_class(**{**dict(settings), **options})
+                return settings
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}" for error in exc.errors()
+            )
+            raise ConfigurationError(f"invalid settings for engine {cls.name!r}: {problems}") from None
         raise ConfigurationError(
             f"{cls.__name__} takes {cls.settings_class.__name__} or keyword settings, not {type(settings).__name__}"
         )
