@@ -164,7 +164,7 @@ def test_retries_then_gives_up_with_the_last_error() -> None:
         call_with_retries(failing, policy, lambda exc: exc)  # type: ignore[arg-type,return-value]
 
 
-secrets = st.text(st.characters(min_codepoint=48, max_codepoint=122), min_size=8, max_size=40)
+secrets = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=8, max_size=40)
 
 
 @given(secret=secrets, before=st.text(max_size=40), after=st.text(max_size=40))
