@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -43,6 +44,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0
 
 
 Script = Answer | Callable[[Recorded], Answer]
@@ -52,6 +54,16 @@ def sse_event(event: str | None, data: Any) -> bytes:
     text = data if isinstance(data, str) else json.dumps(data)
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {text}\n\n".encode()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that timed out and hung up is what some tests want; say nothing."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class FakeServer:
@@ -111,7 +123,9 @@ class FakeServer:
                     self.send_header("Connection", "close")
                     self.end_headers()
                     self.wfile.flush()
-                    for piece in payload:
+                    for index, piece in enumerate(payload):
+                        if index and answer.chunk_delay_s:
+                            time.sleep(answer.chunk_delay_s)
                         self.wfile.write(piece)
                         self.wfile.flush()
                     self.close_connection = True
@@ -125,7 +139,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 

@@ -167,3 +167,12 @@ async def test_guarded_conversation_async(wire: Wire, server: FakeServer) -> Non
     events = [e async for e in conversation.astream("once more")]
     assert "".join(e.text for e in events if e.type == "text") == "ok [CODE]"
     assert len(server.requests) == 2
+
+
+def test_stream_that_stalls_midway_times_out(wire: Wire, server: FakeServer) -> None:
+    stalled = wire.stream(["first", "second", "third"])
+    stalled.chunk_delay_s = 1.0
+    server.queue(stalled)
+    with pytest.raises(EngineTimeoutError):
+        list(wire.engine(server.url, timeout_s=0.4, max_retries=0).stream(ask("Hi")))
+    assert len(server.requests) == 1

@@ -190,7 +190,11 @@ class RemoteEngine(Engine):
         def start() -> tuple[Iterator[Any], Any]:
             source = self._open_stream(client, payload)
             chunks = source if hasattr(source, "__next__") else iter(source)
-            return chunks, next(chunks, _EMPTY)
+            try:
+                return chunks, next(chunks, _EMPTY)
+            except BaseException:
+                _close(chunks)  # the attempt failed before any text: free its connection, then retry
+                raise
 
         chunks, first = call_with_retries(start, self.retry_policy, self._to_error)
         translator = self._translator()
@@ -202,9 +206,7 @@ class RemoteEngine(Engine):
         except Exception as exc:  # noqa: BLE001 - mid-stream failures are not retried (text already left)
             raise self._to_error(exc) from None
         finally:
-            close = getattr(chunks, "close", None)
-            if callable(close):
-                close()
+            _close(chunks)
         yield from translator.finish()
 
     async def astream(self, request: EngineRequest) -> AsyncIterator[EngineEvent]:
@@ -222,6 +224,9 @@ class RemoteEngine(Engine):
                 first = await chunks.__anext__()
             except StopAsyncIteration:
                 first = _EMPTY
+            except BaseException:
+                await _aclose(chunks)
+                raise
             return chunks, first
 
         chunks, first = await acall_with_retries(start, self.retry_policy, self._to_error)
@@ -236,10 +241,20 @@ class RemoteEngine(Engine):
         except Exception as exc:  # noqa: BLE001 - mid-stream failures are not retried (text already left)
             raise self._to_error(exc) from None
         finally:
-            close = getattr(chunks, "close", None) or getattr(chunks, "aclose", None)
-            if callable(close):
-                result = close()
-                if asyncio.iscoroutine(result):
-                    await result
+            await _aclose(chunks)
         for event in translator.finish():
             yield event
+
+
+def _close(chunks: Any) -> None:
+    close = getattr(chunks, "close", None)
+    if callable(close):
+        close()
+
+
+async def _aclose(chunks: Any) -> None:
+    close = getattr(chunks, "close", None) or getattr(chunks, "aclose", None)
+    if callable(close):
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
