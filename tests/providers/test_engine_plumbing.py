@@ -222,3 +222,15 @@ def test_bad_settings_are_configuration_errors_that_name_the_field() -> None:
         Anthropic(modle="claude")
     assert OpenAI(settings=OpenAISettings(model="gpt-4o")).model == "gpt-4o"
     assert OpenAI({"model": "gpt-4o"}, max_retries=5).settings.max_retries == 5
+
+
+def test_retry_logs_carry_no_secret(server: FakeServer, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    wire = OpenAIWire()
+    server.queue(wire.error(429, f"key {wire.key} is rate limited", {"retry-after": "0"}), wire.text("ok"))
+    with caplog.at_level(logging.DEBUG):
+        wire.engine(server.url).complete(EngineRequest(messages=[Message(role="user", content="x")]))
+    retries = [r for r in caplog.records if r.name == "airisk.providers"]
+    assert retries and retries[0].status == 429  # type: ignore[attr-defined]
+    assert all(wire.key not in repr(record.__dict__) for record in caplog.records)

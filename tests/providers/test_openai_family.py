@@ -248,3 +248,12 @@ def test_settings_object_and_keywords_are_equivalent() -> None:
     assert "sk-abcdef" not in repr(OpenAI(settings).settings)
     with pytest.raises(ConfigurationError):
         OpenAI(object())  # type: ignore[arg-type]
+
+
+async def test_azure_v1_route_async_with_token_provider(server: FakeServer) -> None:
+    server.queue(AzureWire().stream(["to", "ken"]))
+    engine = AzureOpenAI(endpoint=server.url, deployment="chat-prod", route="v1", token_provider=lambda: "entra-async")
+    events = [e async for e in engine.astream(EngineRequest(messages=[Message(role="user", content="x")]))]
+    assert "".join(e.text for e in events if e.type == "text") == "token"
+    assert server.last.headers["authorization"] == "Bearer entra-async"
+    assert server.last.path == "/openai/v1/chat/completions"
