@@ -7,8 +7,12 @@ when a call is made). ``Echo`` is the offline engine for demos and tests.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from airisk.providers._credentials import set_secret_resolver
 from airisk.providers.base import Engine, EngineEvent, EngineRequest, EngineResponse, EngineSettings
 
 if TYPE_CHECKING:
@@ -49,6 +53,8 @@ __all__ = [
     "Mistral",
     "OpenAI",
     "engine_class",
+    "engine_from_config",
+    "set_secret_resolver",
 ]
 
 
@@ -68,3 +74,25 @@ def engine_class(name: str) -> type[Engine]:
     module, class_name = ENGINES[name]
     cls: type[Engine] = getattr(importlib.import_module(module), class_name)
     return cls
+
+
+def engine_from_config(config: Mapping[str, Any]) -> Engine:
+    """Build an engine from stored settings: ``{"engine": "openai", "model": ..., ...}``.
+
+    The engine name may also be given as ``name`` or ``type``; an optional ``settings``
+    mapping is merged with the remaining keys. Credentials may be ``secret:NAME`` references.
+    """
+    from airisk.errors import ConfigurationError
+
+    options = dict(config)
+    name = options.pop("engine", None) or options.pop("name", None) or options.pop("type", None)
+    if not isinstance(name, str):
+        raise ConfigurationError("engine config needs an 'engine' name, e.g. {'engine': 'openai', 'model': ...}")
+    nested = options.pop("settings", None) or {}
+    if not isinstance(nested, Mapping):
+        raise ConfigurationError("engine config 'settings' must be a mapping")
+    cls = engine_class(name)
+    try:
+        return cls(**{**nested, **options})
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid settings for engine {name!r}: {exc.errors()[0].get('msg', exc)}") from None
