@@ -49,7 +49,9 @@ class KeywordScanner(Scanner):
             start = lowered.find(word.lower())
             while start >= 0:
                 original = text[start : start + len(word)]
-                replacement = ctx.vault.placeholder("word", original) if ctx.vault is not None else "<WORD>"
+                replacement = None
+                if self.redacts:
+                    replacement = ctx.vault.placeholder("word", original) if ctx.vault is not None else "<WORD>"
                 findings.append(Finding(kind="keyword", start=start, end=start + len(word), replacement=replacement))
                 start = lowered.find(word.lower(), start + 1)
         return self.result(text, findings)
