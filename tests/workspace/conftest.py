@@ -21,8 +21,8 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from airisk.scanners.base import Scanner, ScannerConfig  # noqa: E402
-from airisk.types import Finding, ScanContext, ScanResult  # noqa: E402
+from airisk.scanners.base import Scanner, ScannerConfig
+from airisk.types import Finding, ScanContext, ScanResult
 
 PG_ENV = "AIRISK_TEST_DATABASE_URL"
 SECRET_KEY = "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -127,6 +127,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     return f"{base}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return SECRET_KEY
 
 
 @pytest.fixture

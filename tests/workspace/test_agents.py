@@ -23,8 +23,14 @@ from airisk.workspace import (
 def test_agent_from_template(world: Any) -> None:
     root, admin = world.root, world.actors["admin"]
     template = root.agents.create_server_agent(
-        AgentCreate(name="Support template", system_prompt="Be kind.", engine="echo", temperature=0.3,
-                    max_messages=10, scanner_policy={"input": [{"type": "test_keyword", "words": ["x"]}]}),
+        AgentCreate(
+            name="Support template",
+            system_prompt="Be kind.",
+            engine="echo",
+            temperature=0.3,
+            max_messages=10,
+            scanner_policy={"input": [{"type": "test_keyword", "words": ["x"]}]},
+        ),
         kind="template",
     )
     company_template = admin.agents.create(AgentCreate(name="Sales template", max_messages=6), kind="template")
@@ -93,7 +99,9 @@ def test_credentials_only_as_secret_references(world: Any) -> None:
         admin.agents.create(AgentCreate(name="odd", engine="nonesuch"))
     admin.secrets.create("OPENAI_KEY", "sk-test-123")
     agent = admin.agents.create(
-        AgentCreate(name="ok", engine="openai", engine_settings={"model": "gpt-4o-mini", "api_key": "secret:OPENAI_KEY"})
+        AgentCreate(
+            name="ok", engine="openai", engine_settings={"model": "gpt-4o-mini", "api_key": "secret:OPENAI_KEY"}
+        )
     )
     assert agent.engine_settings["api_key"] == "secret:OPENAI_KEY"
 
@@ -126,8 +134,10 @@ def test_scanner_settings_layer_on_company_defaults(world: Any) -> None:
         {"input": [{"type": "test_keyword", "words": ["banana"], "action": "block", "locked": ["action"]}]}
     )
     agent = admin.agents.create(
-        AgentCreate(name="layered", scanner_policy={"input": [{"type": "test_keyword", "action": "flag",
-                                                               "words": ["banana", "cherry"]}]})
+        AgentCreate(
+            name="layered",
+            scanner_policy={"input": [{"type": "test_keyword", "action": "flag", "words": ["banana", "cherry"]}]},
+        )
     )
     policy = admin.agents.effective_policy(agent.id)
     settings = policy.input[0].settings

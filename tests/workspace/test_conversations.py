@@ -15,10 +15,14 @@ from airisk.types import Direction, Finding, ScanReport, ScanResult, Verdict
 from airisk.workspace import AgentCreate, CompanyUpdate, ConversationFilter
 from airisk.workspace.conversations import country_of
 
-KEYWORDS = {"input": [{"type": "test_keyword", "id": "pii", "words": ["Alice"], "action": "redact"},
-                      {"type": "test_keyword", "id": "ban", "words": ["bomb"], "action": "block"},
-                      {"type": "test_keyword", "id": "watch", "words": ["refund"], "action": "flag"}],
-            "output": [{"type": "test_keyword", "id": "leak", "words": ["classified"], "action": "block"}]}
+KEYWORDS = {
+    "input": [
+        {"type": "test_keyword", "id": "pii", "words": ["Alice"], "action": "redact"},
+        {"type": "test_keyword", "id": "ban", "words": ["bomb"], "action": "block"},
+        {"type": "test_keyword", "id": "watch", "words": ["refund"], "action": "flag"},
+    ],
+    "output": [{"type": "test_keyword", "id": "leak", "words": ["classified"], "action": "block"}],
+}
 
 
 class BrokenEngine(Engine):
@@ -86,7 +90,9 @@ def test_blocked_and_flagged_messages_are_audited(world: Any) -> None:
     assert flagged[0].after["conversation_id"] == conversation.id
     assert all("bomb" not in str(e.after) for e in blocked)
     assert {c.id for c in admin.conversations.list(ConversationFilter(blocked_only=True)).data} == {
-        conversation.id, leaky.id}
+        conversation.id,
+        leaky.id,
+    }
     assert [c.id for c in admin.conversations.list(ConversationFilter(flagged_only=True)).data] == [conversation.id]
 
 
@@ -189,8 +195,12 @@ def test_messages_page_in_order(world: Any) -> None:
 
 
 def test_country_comes_from_the_geo_gate_result() -> None:
-    report = ScanReport(direction=Direction.INPUT, verdict=Verdict.PASS, results=[
-        ScanResult(scanner="geo_gate", findings=[Finding(kind="country", start=0, end=0, detail={"country": "GB"})])
-    ])
+    report = ScanReport(
+        direction=Direction.INPUT,
+        verdict=Verdict.PASS,
+        results=[
+            ScanResult(scanner="geo_gate", findings=[Finding(kind="country", start=0, end=0, detail={"country": "GB"})])
+        ],
+    )
     assert country_of(report) == "GB"
     assert country_of(ScanReport(direction=Direction.INPUT)) is None

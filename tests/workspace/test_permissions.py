@@ -103,8 +103,9 @@ def test_matrix(world: Any) -> None:
     for operation, call in OPERATIONS.items():
         for column in COLUMNS:
             actor = world.actors[column]
-            expected = allowed(operation, None if column == "server_admin" else column,
-                               server_admin=column == "server_admin")
+            expected = allowed(
+                operation, None if column == "server_admin" else column, server_admin=column == "server_admin"
+            )
             try:
                 call(actor, world)
                 outcome = "allowed"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from airisk.store.models import Invitation
 from airisk.workspace import (
     Conflict,
     ConversationFilter,
@@ -17,7 +18,6 @@ from airisk.workspace import (
     UserFilter,
     UserUpdate,
 )
-from airisk.store.models import Invitation
 
 
 def test_invitation_lifecycle(world: Any) -> None:
