@@ -110,7 +110,7 @@ def test_storage_policy(world: Any, mode: str) -> None:
         assert question.report["text"] == "Alice needs a refund"
     elif mode == "redacted":
         assert question.content == "<WORD_1> needs a refund" and answer.content == "You said: <WORD_1> needs a refund"
-        assert "text" not in question.report and "Alice" not in str(question.report)
+        assert "Alice" not in str(question.report) and "Alice" not in str(answer.report)
     else:
         assert question.content is None and answer.content is None
         assert "Alice" not in str(question.report) and question.verdict == "redact"
