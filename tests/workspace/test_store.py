@@ -88,7 +88,8 @@ def test_import_airisk_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, airisk, airisk.agent; print(sorted(m for m in ('sqlalchemy', 'alembic', 'cryptography') if m in sys.modules))"
+    heavy = "('sqlalchemy', 'alembic', 'cryptography', 'psycopg')"
+    code = f"import sys, airisk, airisk.agent; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
