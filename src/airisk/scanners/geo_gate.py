@@ -176,7 +176,9 @@ class GeoGate(Scanner):
 
     @property
     def database_path(self) -> Path:
-        return self._path if self._path is not None else default_database()
+        if self._path is None:
+            self._path = default_database()
+        return self._path
 
     def warm_up(self) -> None:
         open_database(self.database_path)
