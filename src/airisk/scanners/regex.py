@@ -258,8 +258,11 @@ def _compile(name: str, pattern: str, *, field: str, case_sensitive: bool, prese
     try:
         regex = re2.compile(pattern, options)
     except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
         raise PolicyError(
-            f"pattern {name!r} is not valid RE2 syntax ({exc}); RE2 has no lookaround or backreferences",
+            f"pattern {name!r} is not valid RE2 syntax ({reason}); RE2 has no lookaround or backreferences",
             field=field,
         ) from None
     if regex.fullmatch("") is not None:
