@@ -162,6 +162,12 @@ def test_deny_matches_detected_type_under_another_name() -> None:
     assert scan(FileTypes(deny=["exe"]), ("tool.dat", SAMPLES["pe"])) == [("file_type_denied", "tool.dat")]
 
 
+def test_allowing_the_declared_extension_does_not_allow_executable_content() -> None:
+    assert scan(FileTypes(allow=["pdf"]), ("cv.pdf", SAMPLES["pe"])) == [("executable_file", "cv.pdf")]
+    assert scan(FileTypes(allow=["txt"]), ("run.txt", SAMPLES["script"])) == [("executable_file", "run.txt")]
+    assert scan(FileTypes(allow=["elf"]), ("tool.exe", SAMPLES["elf"])) == [("executable_file", "tool.exe")]
+
+
 def test_executables_pass_only_when_explicitly_allowed() -> None:
     assert scan(FileTypes(allow=["exe"]), ("setup.exe", SAMPLES["pe"])) == []
     assert scan(FileTypes(allow=["sh", "txt"]), ("run.sh", SAMPLES["script"])) == []
@@ -260,6 +266,7 @@ def test_inside_a_pipeline_with_empty_text() -> None:
     pipeline = ScannerPipeline(input=[FileTypes(allow=["pdf", "docx", "png"])])
     bad = pipeline.scan_input("", files=[FileAttachment(name="cv.pdf", content=SAMPLES["pe"])])
     assert bad.blocked
+    assert bad.findings[0].kind == "executable_file"
     assert bad.findings[0].detail["detected"] == "pe"
     good = pipeline.scan_input("see attached", files=[FileAttachment(name="cv.pdf", content=SAMPLES["pdf"])])
     assert good.verdict is Verdict.PASS and good.sanitized_text == "see attached"

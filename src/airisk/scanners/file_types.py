@@ -350,8 +350,7 @@ class FileTypes(Scanner):
             return finding("file_too_large", f"{size} bytes is over the {cfg.max_size_bytes} byte limit", refuse)
         if declared in denied or detected_names & denied:
             return finding("file_type_denied", "extension or content type is on the deny list", refuse)
-        explicitly_allowed = allowed is not None and (declared in allowed or bool(detected_names & allowed))
-        if (declared in EXECUTABLE_EXTENSIONS or detected in EXECUTABLE_TYPES) and not explicitly_allowed:
+        if self._executable_refused(declared, detected, detected_names, allowed):
             return finding("executable_file", "executable files are refused unless explicitly allowed", refuse)
         if allowed is not None and declared not in allowed:
             return finding("file_type_not_allowed", "extension is not on the allow list", refuse)
@@ -372,6 +371,17 @@ class FileTypes(Scanner):
         if detected is None:
             return self._unknown(finding, "content type not recognised", declared, allowed)
         return None
+
+    @staticmethod
+    def _executable_refused(
+        declared: str, detected: str | None, detected_names: set[str], allowed: set[str] | None
+    ) -> bool:
+        """An executable passes only if the allow list names what makes it one: its executable
+        extension and, for executable content, its detected type (``exe``, ``elf``, ``sh``…)."""
+        allowed = allowed or set()
+        if declared in EXECUTABLE_EXTENSIONS and declared not in allowed:
+            return True
+        return detected in EXECUTABLE_TYPES and not detected_names & allowed
 
     def _unknown(
         self, finding: _MakeFinding, reason: str, declared: str, allowed: set[str] | None
