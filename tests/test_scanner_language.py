@@ -58,9 +58,11 @@ def test_short_texts_follow_the_short_text_policy() -> None:
     flagged = Language(allowed=["fr"], short_text="flag").scan("ok thanks", CTX)
     assert flagged.verdict is Verdict.FLAG
     assert flagged.findings[0].kind == "language_text_too_short"
-    digits = Language(allowed=["fr"], short_text="flag", min_chars=0).scan("4111 1111 1111 1111 !!!", CTX)
+    digits = Language(allowed=["fr"], short_text="flag").scan(
+        "4111 1111 1111 1111 !!! 😀😀😀😀😀😀😀😀😀😀😀😀😀😀", CTX
+    )
     assert digits.verdict is Verdict.FLAG
-    assert digits.findings[0].detail["reason"] == "no language could be detected"
+    assert digits.findings[0].kind == "language_text_too_short"
     assert Language(allowed=["fr"], short_text="block").scan("", CTX).verdict is Verdict.BLOCK
 
 
@@ -71,6 +73,20 @@ def test_low_confidence_detections_follow_the_uncertain_policy() -> None:
     assert result.findings[0].kind == "language_uncertain"
     assert Language(allowed=["ja"], min_confidence=0.99999, uncertain="pass").scan(MIXED, CTX).verdict is Verdict.PASS
     assert Language(allowed=["ja"], min_confidence=0.99999, uncertain="block").scan(MIXED, CTX).verdict is Verdict.BLOCK
+
+
+def test_a_script_no_candidate_uses_is_not_let_through() -> None:
+    amharic = "ሰላም እንዴት ነህ ዛሬ ጥሩ ቀን ነው ወደ ገበያ እንሂድ"
+    result = Language(allowed=["en"]).scan(amharic, CTX)
+    assert result.verdict is Verdict.BLOCK
+    assert result.findings[0].kind == "language_not_allowed"
+    assert result.findings[0].detail["language"] is None
+    assert result.findings[0].detail["reason"] == "not one of the candidate languages"
+
+
+def test_alternatives_never_list_zero_confidences() -> None:
+    (finding,) = Language(allowed=["en"]).scan(GERMAN, CTX).findings
+    assert all(alt["confidence"] > 0 for alt in finding.detail["alternatives"])
 
 
 def test_allowed_languages_join_the_candidates() -> None:

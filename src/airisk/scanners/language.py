@@ -165,28 +165,35 @@ class Language(Scanner):
         if letters < cfg.min_chars:
             return self._too_short(text, f"fewer than {cfg.min_chars} letters")
         ranked = self.detect(sample)
-        if not ranked or ranked[0][1] <= 0.0:
-            return self._too_short(text, "no language could be detected")
-        language, confidence = ranked[0]
-        if language in self._allowed:
-            return Verdict.PASS, None
         detail: dict[str, Any] = {
-            "language": language,
-            "confidence": round(confidence, 4),
-            "alternatives": [
-                {"language": code, "confidence": round(value, 4)}
-                for code, value in ranked[1 : 1 + cfg.alternatives]
-                if value > 0
-            ],
+            "language": None,
+            "confidence": 0.0,
+            "alternatives": [],
             "allowed": sorted(self._allowed),
             "sampled": len(sample) < len(text),
         }
-        end = len(text)
+        if not ranked or ranked[0][1] <= 0.0:
+            # Plenty of letters, yet no candidate fits: a language (or script) outside the
+            # candidates. Passing it would let any unlisted language through the gate.
+            detail["reason"] = "not one of the candidate languages"
+            finding = Finding(kind="language_not_allowed", start=0, end=len(text), score=1.0, detail=detail)
+            return Verdict(cfg.action), finding
+        language, confidence = ranked[0]
+        if language in self._allowed:
+            return Verdict.PASS, None
+        detail["language"] = language
+        detail["confidence"] = round(confidence, 4)
+        detail["alternatives"] = [
+            {"language": code, "confidence": round(value, 4)}
+            for code, value in ranked[1 : 1 + cfg.alternatives]
+            if round(value, 4) > 0
+        ]
+        score = min(1.0, confidence)
         if confidence >= cfg.min_confidence:
-            finding = Finding(kind="language_not_allowed", start=0, end=end, score=min(1.0, confidence), detail=detail)
+            finding = Finding(kind="language_not_allowed", start=0, end=len(text), score=score, detail=detail)
             return Verdict(cfg.action), finding
         detail["reason"] = f"confidence below {cfg.min_confidence}"
-        finding = Finding(kind="language_uncertain", start=0, end=end, score=min(1.0, confidence), detail=detail)
+        finding = Finding(kind="language_uncertain", start=0, end=len(text), score=score, detail=detail)
         return Verdict(cfg.uncertain), finding
 
     def _too_short(self, text: str, reason: str) -> tuple[Verdict, Finding]:
