@@ -114,7 +114,7 @@ class LanguageConfig(ScannerConfig):
     short_text: Policy = Field(default="pass", description="what happens to texts shorter than min_chars")
     candidates: list[str] | None = Field(default=None, description="languages to tell apart; default 25 common ones")
     accuracy: Literal["low", "high"] = "low"
-    sample_chars: int = Field(default=600, ge=30, description="longer texts are judged on a sample this long")
+    sample_chars: int = Field(default=400, ge=30, description="longer texts are judged on a sample this long")
     alternatives: int = Field(default=3, ge=0, le=10, description="runners-up listed in a finding")
 
     @field_validator("allowed", "candidates", mode="before")

@@ -12,7 +12,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -194,7 +194,9 @@ class RegexConfig(ScannerConfig):
     allow: dict[str, str] = Field(default_factory=dict, description="named patterns that exempt overlapping deny hits")
     presets: list[str] = Field(default_factory=list, description="built-in patterns or groups ('secrets', 'pii')")
     case_sensitive: bool = True
-    allow_mode: str = Field(default="overlap", pattern="^(overlap|contain)$")
+    allow_mode: Literal["overlap", "contain"] = Field(
+        default="overlap", description="exempt deny hits that overlap an allow match, or only those inside one"
+    )
     replacement: str = "<{name}>"
     max_findings: int = Field(default=1000, ge=1, description="stop after this many findings unless redacting")
 
