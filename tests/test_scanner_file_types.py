@@ -290,3 +290,17 @@ def test_property_arbitrary_bytes_never_crash_and_spans_fit(content: bytes, name
 def test_property_executables_are_always_refused_by_default(kind: str, name: str) -> None:
     result = FileTypes().scan("", ScanContext(files=[FileAttachment(name=name, content=SAMPLES[kind])]))
     assert result.verdict is Verdict.BLOCK
+
+
+def test_conversation_add_file_goes_through_the_scanner() -> None:
+    from airisk.agent import Agent
+    from airisk.errors import GuardrailBlocked
+    from airisk.providers.echo import Echo
+
+    pipeline = ScannerPipeline(input=[FileTypes(allow=["pdf", "png"])])
+    conversation = Agent("helpdesk", Echo(), pipeline=pipeline).conversation(user="ann")
+    assert conversation.add_file(FileAttachment(name="cv.pdf", content=SAMPLES["pdf"])).verdict is Verdict.PASS
+    with pytest.raises(GuardrailBlocked) as info:
+        conversation.add_file(FileAttachment(name="cv2.pdf", content=SAMPLES["pe"]))
+    assert info.value.report.findings[0].kind == "executable_file"
+    assert [f.name for f in conversation.files] == ["cv.pdf"]

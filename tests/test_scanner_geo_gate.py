@@ -206,11 +206,17 @@ def test_database_opened_once_and_shared_across_threads(mmdb: str) -> None:
 
 
 def test_bundled_geolite2_database_is_found_without_importing_it() -> None:
+    import subprocess
     import sys
 
     path = default_database()
     assert path.name == "GeoLite2-City.mmdb" and path.is_file()
-    assert "geolite2" not in sys.modules
+    code = (
+        "import sys; from airisk.scanners.geo_gate import default_database; default_database(); "
+        "print(sorted(m for m in sys.modules if 'geolite2' in m))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
+    assert out.stdout.strip() == "[]"
     gate = GeoGate(allow=["GB"])
     assert gate.database_path == path
     # 81.2.69.142 is MaxMind's documented GB test address

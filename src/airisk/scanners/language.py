@@ -160,6 +160,10 @@ class Language(Scanner):
 
     def _judge(self, text: str) -> tuple[Verdict, Finding | None]:
         cfg = self.config
+        if not text.strip():
+            # Nothing written, e.g. a file sent on its own (Conversation.add_file scans ""):
+            # there is no language to judge, whatever the short-text policy says.
+            return Verdict.PASS, None
         sample = sample_text(text, cfg.sample_chars)
         letters = sum(char.isalpha() for char in sample)
         if letters < cfg.min_chars:
