@@ -265,3 +265,46 @@ def test_offsets_after_many_multibyte_characters() -> None:
     text = "ä€😀 " * 50 + "x@y.io " + "日本語 " * 30 + "z@w.fr"
     hits = found(Regex(presets=["email"]), text)
     assert hits == [("email", "x@y.io"), ("email", "z@w.fr")]
+
+
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        ("card 4111 1111 1111 1111 123 exp 12/29", "4111 1111 1111 1111"),  # followed by a CVV
+        ("amex 3782 822463 10005 ok", "3782 822463 10005"),
+        ("amex 3782-822463-10005 ok", "3782-822463-10005"),
+        ("long 6011 0000 0000 0000 001 ok", "6011 0000 0000 0000 001"),  # 19 digits in five groups
+        ("plain 4012888888881881.", "4012888888881881"),
+        ("mc2 2223003122003222 ok", "2223003122003222"),
+    ],
+)
+def test_card_formats_people_write(text: str, card: str) -> None:
+    assert found(Regex(presets=["credit_card"]), text) == [("credit_card", card)]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "1-" * 200_000,  # every digit a candidate start
+        "4444 " * 200_000,  # every group a candidate start, all failing Luhn
+        "sk-" * 200_000,  # one long key-like run without digits
+        "-----BEGIN RSA PRIVATE KEY-----!" * 20_000,  # PEM headers with no END line
+        "GB82 " * 200_000,
+        "+1 " * 200_000,
+    ],
+)
+def test_hostile_candidate_floods_finish(hostile: str) -> None:
+    # Each of these took seconds to minutes with a naive retry; they must stay linear.
+    result = Regex(presets=ALL, action="redact").scan(hostile, CTX)
+    assert all(0 <= f.start < f.end <= len(hostile) for f in result.findings)
+
+
+def test_private_key_block_runs_to_its_end_line_or_over_its_body() -> None:
+    key = (
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----"
+    )
+    scanner = Regex(presets=["private_key"], action="redact")
+    result = scanner.scan(f"here: {key} thanks", CTX)
+    assert result.sanitized_text == "here: <private_key> thanks"
+    truncated = scanner.scan("oops -----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkq\nhkiG9w0B!", CTX)
+    assert truncated.sanitized_text == "oops <private_key>!"

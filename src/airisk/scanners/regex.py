@@ -8,6 +8,7 @@ Anthropic key" for OpenAI keys) are done in Python on each candidate match.
 
 from __future__ import annotations
 
+import re
 import time
 from bisect import bisect_left
 from collections.abc import Callable
@@ -27,11 +28,19 @@ Validator = Callable[[str], "tuple[int, int] | None"]
 
 @dataclass(frozen=True)
 class Preset:
-    """A built-in pattern: RE2 syntax, an optional Python check, and what the check is called."""
+    """A built-in pattern: RE2 syntax, an optional Python check, and what the check is called.
+
+    ``retry_inside`` says whether a value may start inside a candidate its check rejected
+    (true only for patterns whose candidates are short, so that retrying stays linear);
+    ``extend`` may move a hit's end past the match (used for PEM blocks, whose end RE2 would
+    have to find with an unbounded lazy scan).
+    """
 
     pattern: str
     validator: Validator | None = None
     validated: str | None = None
+    retry_inside: bool = True
+    extend: Callable[[str, int], int] | None = None
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -51,25 +60,24 @@ _CARD_PREFIXES = ("4", "34", "37", "35", "36", "38", "30", "51", "52", "53", "54
 
 
 def _card_number(candidate: str) -> tuple[int, int] | None:
-    """The longest prefix, cut at a separator, that is a plausible card number.
+    """The candidate, or its longest prefix cut at a group boundary, if it is a card number.
 
-    The pattern is greedy, so a card followed by more digit groups ("4111 1111 1111 1111
-    2024") arrives as one candidate; cutting at group boundaries recovers the card.
+    A card followed by a short group ("4111 1111 1111 1111 123", a CVV) arrives as one
+    19-digit candidate; cutting at the last separator recovers the card.
     """
-    separators = {char for char in candidate if not char.isdigit()}
-    if len(separators) > 1:
+    digits = candidate.replace(" ", "").replace("-", "")
+    if not (digits.startswith(_CARD_PREFIXES) or 2221 <= int(digits[:4]) <= 2720):
         return None
-    cuts = [len(candidate)] + [index for index in range(len(candidate) - 1, 0, -1) if not candidate[index].isdigit()]
-    for cut in cuts:
-        digits = candidate[:cut].replace(" ", "").replace("-", "")
+    cut = len(candidate)
+    while True:
         if len(digits) < 13:
-            break
-        if len(digits) > 19:
-            continue
-        mastercard_2_series = 2221 <= int(digits[:4]) <= 2720
-        if (digits.startswith(_CARD_PREFIXES) or mastercard_2_series) and _luhn_ok(digits):
+            return None
+        if len(digits) <= 19 and _luhn_ok(digits):
             return (0, cut)
-    return None
+        cut = max(candidate.rfind(" ", 0, cut), candidate.rfind("-", 0, cut))
+        if cut <= 0:
+            return None
+        digits = candidate[:cut].replace(" ", "").replace("-", "")
 
 
 # IBAN length per country (ISO 13616 registry); a known length makes mod-97 far stricter.
@@ -118,6 +126,24 @@ def _phone(candidate: str) -> tuple[int, int] | None:
     return (0, len(candidate)) if 8 <= digits <= 15 else None
 
 
+_PEM_WINDOW = 16384
+# One character class, no nesting: Python's engine cannot backtrack on it.
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s:,\-]*")
+
+
+def _pem_block_end(text: str, end: int) -> int:
+    """End of the PEM block whose BEGIN line ends at ``end``: through its END line if one follows
+    within 16 KB, else over the base64 body that follows (a pasted key missing its last line)."""
+    window = text[end : end + _PEM_WINDOW]
+    close = window.find("-----END ")
+    if close >= 0:
+        tail = window.find("-----", close + 9)
+        if tail >= 0 and "PRIVATE KEY" in window[close:tail]:
+            return end + tail + 5
+    body = _PEM_BODY.match(window)
+    return end + (body.end() if body else 0)
+
+
 def _openai_key(candidate: str) -> tuple[int, int] | None:
     if candidate.startswith("sk-ant-"):
         return None
@@ -132,8 +158,16 @@ def _openai_key(candidate: str) -> tuple[int, int] | None:
 _END = r"(?:[^A-Za-z0-9_\-]|$)"
 
 PRESETS: dict[str, Preset] = {
-    "email": Preset(r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)*\.\p{L}{2,24}"),
-    "credit_card": Preset(r"\b\d(?:[ \-]?\d){12,18}\b", _card_number, "luhn"),
+    "email": Preset(r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)*\.\p{L}\p{L}+"),
+    # Cards as people write them: 13-19 digits in one run, in groups of four (a short last
+    # group allowed), or Amex style 4-6-5; spaces or hyphens, never mixed.
+    "credit_card": Preset(
+        r"\b(?:\d{4} \d{4} \d{4} \d{4} \d{1,3}|\d{4}-\d{4}-\d{4}-\d{4}-\d{1,3}"
+        r"|\d{4} \d{4} \d{4} \d{1,7}|\d{4}-\d{4}-\d{4}-\d{1,7}"
+        r"|\d{4} \d{6} \d{4,5}|\d{4}-\d{6}-\d{4,5}|\d{13,19})\b",
+        _card_number,
+        "luhn",
+    ),
     "iban": Preset(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", _iban, "mod97"),
     "phone": Preset(
         r"(?:\+|\b00)[1-9]\d{0,2}[ .\-]?(?:\(\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{1,4}){1,4}\b"
@@ -147,16 +181,15 @@ PRESETS: dict[str, Preset] = {
         r"(?P<value>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
     ),
     "github_token": Preset(r"(?P<value>\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}))" + _END),
-    "openai_api_key": Preset(r"(?P<value>\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,})" + _END, _openai_key),
+    "openai_api_key": Preset(
+        r"(?P<value>\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,})" + _END, _openai_key, retry_inside=False
+    ),
     "anthropic_api_key": Preset(r"(?P<value>\bsk-ant-[A-Za-z0-9_\-]{20,})" + _END),
     "slack_token": Preset(r"(?P<value>\bxox[baprs]-[A-Za-z0-9\-]{10,})" + _END),
     "google_api_key": Preset(r"(?P<value>\bAIza[0-9A-Za-z_\-]{35})" + _END),
     "stripe_key": Preset(r"(?P<value>\b(?:sk|rk)_live_[A-Za-z0-9]{20,})" + _END),
     "jwt": Preset(r"(?P<value>\beyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*)" + _END),
-    "private_key": Preset(
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,\-]*)"
-    ),
+    "private_key": Preset(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", extend=_pem_block_end),
 }
 
 #: Convenience groups that expand to several presets.
@@ -249,6 +282,8 @@ class _Compiled:
     preset: bool
     validator: Validator | None
     validated: str | None
+    retry_inside: bool = True
+    extend: Callable[[str, int], int] | None = None
 
 
 def _compile(name: str, pattern: str, *, field: str, case_sensitive: bool, preset: bool) -> Any:
@@ -298,7 +333,16 @@ class Regex(Scanner):
             preset = PRESETS[name]
             regex = _compile(name, preset.pattern, field=f"presets.{name}", case_sensitive=True, preset=True)
             self._deny.append(
-                _Compiled(name, regex, regex.groupindex.get("value", 0), True, preset.validator, preset.validated)
+                _Compiled(
+                    name,
+                    regex,
+                    regex.groupindex.get("value", 0),
+                    True,
+                    preset.validator,
+                    preset.validated,
+                    preset.retry_inside,
+                    preset.extend,
+                )
             )
         self._allow = [
             _compile(name, pattern, field=f"allow.{name}", case_sensitive=cfg.case_sensitive, preset=False)
@@ -331,13 +375,18 @@ class Regex(Scanner):
                 if compiled.validator is not None:
                     span = compiled.validator(text[start:end])
                     if span is None:
-                        pos = _next_char(data, match_start)
+                        if compiled.retry_inside:
+                            pos = _next_char(data, match_start)
                         continue
                     if start + span[1] < end:
                         pos = byte_start + len(text[start : start + span[1]].encode("utf-8"))
                     start, end = start + span[0], start + span[1]
                     if compiled.validated:
                         detail["validated"] = compiled.validated
+                if compiled.extend is not None:
+                    extended = compiled.extend(text, end)
+                    pos = max(pos, byte_end + len(text[end:extended].encode("utf-8")))
+                    end = extended
                 findings.append(
                     Finding(
                         kind=compiled.name,
