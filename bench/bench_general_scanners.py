@@ -41,7 +41,7 @@ MESSAGE = (
     "rain without ringing, which may be part of the problem.\n\nBest regards,\nJane Doe"
 )
 ALL_PRESETS = ["email", "credit_card", "iban", "phone", "ipv4", "secrets"]
-DEFAULT_DATA = Path("/work/shared/data/language/lingua_sentences_200.jsonl")
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "language" / "lingua_sentences_200.jsonl"
 
 
 def _peak_rss_mb() -> float:

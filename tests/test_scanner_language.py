@@ -20,6 +20,8 @@ from airisk.scanners import language as language_module
 from airisk.scanners.language import DEFAULT_CANDIDATES, Language, sample_text, shared_detector
 from airisk.types import ScanContext, Verdict
 
+from shared_data import SHARED_DATA
+
 pytest.importorskip("lingua")
 
 CTX = ScanContext()
@@ -28,7 +30,7 @@ FRENCH = "Bonjour, je voudrais savoir pourquoi ma commande n'est pas encore arri
 GERMAN = "Guten Tag, ich möchte wissen, warum meine Bestellung noch nicht angekommen ist."
 SWAHILI = "Habari yako rafiki yangu, karibu sana nyumbani kwetu leo jioni tule chakula pamoja."
 MIXED = "Hello my friend, comment ça va aujourd'hui mon ami? Das ist gut, danke schön."
-DATA = Path("/work/shared/data/language/lingua_sentences_200.jsonl")
+DATA = SHARED_DATA / "language" / "lingua_sentences_200.jsonl"
 
 
 def test_allowed_language_passes_and_others_are_blocked() -> None:
