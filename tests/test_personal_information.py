@@ -387,3 +387,11 @@ def test_stored_text_modes() -> None:
 def test_stored_text_keeps_vault_placeholders() -> None:
     report = ScannerPipeline(input=[PersonalInformation()]).scan_input("mail a@b.org", vault=Vault())
     assert stored_text(report) == "mail <EMAIL_ADDRESS_1>"
+
+
+def test_dates_and_urls_are_opt_in() -> None:
+    text = "Meet me on 2025-03-18 at https://example.org/agenda, mail bob@example.com"
+    default = PersonalInformation().scan(text, ScanContext())
+    assert {f.kind for f in default.findings} == {"EMAIL_ADDRESS"}
+    chosen = PersonalInformation(entities=["DATE_TIME", "URL", "EMAIL_ADDRESS"]).scan(text, ScanContext())
+    assert {"DATE_TIME", "URL", "EMAIL_ADDRESS"} <= {f.kind for f in chosen.findings}

@@ -53,6 +53,9 @@ _PROCESS_SALT = secrets.token_bytes(32)
 # Presidio's phone recognizer gives every plausible number 0.4 unless a context word is near;
 # below the general 0.5 that would miss most phone numbers (recall 0.30 vs 0.70 on the dev set).
 DEFAULT_ENTITY_THRESHOLDS: dict[str, float] = {"PHONE_NUMBER": 0.4}
+# Left out unless listed in ``entities``: they match ordinary prose (dates, links,
+# nationalities), so redacting them by default would blind the model to harmless text.
+OPT_IN_ENTITIES = frozenset({"DATE_TIME", "URL", "NRP"})
 
 
 class CustomRecognizer(BaseModel):
@@ -101,7 +104,9 @@ class PersonalInformationConfig(ScannerConfig):
     action: Literal["block", "flag", "redact"] = "redact"
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     timeout_s: float | None = Field(default=10.0, gt=0)
-    entities: list[str] | None = Field(default=None, description="entity kinds to look for; None = every supported one")
+    entities: list[str] | None = Field(
+        default=None, description="entity kinds to look for; None = every supported one but DATE_TIME, URL and NRP"
+    )
     thresholds: dict[str, float] = Field(default_factory=dict, description="per-entity score thresholds")
     actions: dict[str, EntityAction] = Field(default_factory=dict, description="per-entity actions")
     language: str = "en"
@@ -350,7 +355,9 @@ class PersonalInformation(Scanner):
         return self._supported
 
     def _entities_to_analyze(self) -> list[str]:
-        return sorted(self.config.entities) if self.config.entities else sorted(self._check_entities())
+        if self.config.entities:
+            return sorted(self.config.entities)
+        return sorted(self._check_entities() - OPT_IN_ENTITIES)
 
     # scanning ----------------------------------------------------------------------
 
