@@ -21,8 +21,8 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from airisk.scanners.base import Scanner, ScannerConfig  # noqa: E402
-from airisk.types import Finding, ScanContext, ScanResult  # noqa: E402
+from airisk.scanners.base import Scanner, ScannerConfig
+from airisk.types import Finding, ScanContext, ScanResult
 
 PG_ENV = "AIRISK_TEST_DATABASE_URL"
 SECRET_KEY = "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -49,7 +49,9 @@ class KeywordScanner(Scanner):
             start = lowered.find(word.lower())
             while start >= 0:
                 original = text[start : start + len(word)]
-                replacement = ctx.vault.placeholder("word", original) if ctx.vault is not None else "<WORD>"
+                replacement = None
+                if self.redacts:
+                    replacement = ctx.vault.placeholder("word", original) if ctx.vault is not None else "<WORD>"
                 findings.append(Finding(kind="keyword", start=start, end=start + len(word), replacement=replacement))
                 start = lowered.find(word.lower(), start + 1)
         return self.result(text, findings)
@@ -125,6 +127,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     return f"{base}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return SECRET_KEY
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from sqlalchemy.orm import Session
 
 from airisk.errors import InputError
-from airisk.store.models import Base
+from airisk.store.models import Base, Company
 from airisk.workspace.errors import NotFound, PermissionDenied
 from airisk.workspace.permissions import allowed
 
@@ -70,7 +70,7 @@ class Service:
     def _load(self, session: Session, model: type[M], object_id: str, kind: str, *, shared: bool = False) -> M:
         """Fetch a row of the actor's company (``shared`` also allows company-less rows)."""
         row = session.get(model, object_id)
-        company_id = getattr(row, "company_id", None) if row is not None else None
+        company_id = row.id if isinstance(row, Company) else getattr(row, "company_id", None)
         if row is None or not (self._visible(company_id) or (shared and company_id is None)):
             raise NotFound(kind, object_id)
         return row
