@@ -6,6 +6,7 @@ guardrail paths are exercised without model-based scanners.
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import sys
 import threading
@@ -20,8 +21,8 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 
-from airisk.scanners.base import Scanner, ScannerConfig  # noqa: E402
-from airisk.types import Finding, ScanContext, ScanResult  # noqa: E402
+from airisk.scanners.base import Scanner, ScannerConfig
+from airisk.types import Finding, ScanContext, ScanResult
 
 REDIRECT_URI = "http://127.0.0.1:1/callback"
 BLOCKING_POLICY = {
@@ -53,14 +54,37 @@ class KeywordScanner(Scanner):
         return self.result(text, findings)
 
 
+class MinimalFileTypesConfig(ScannerConfig):
+    allow: list[str] = ["txt", "pdf"]
+
+
+class MinimalFileTypes(Scanner):
+    """Stand-in for airisk.scanners.FileTypes while it is not in this branch: an extension allow-list."""
+
+    name = "file_types"
+    Config = MinimalFileTypesConfig
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        config: Any = self.config
+        findings = [
+            Finding(kind="file_type", start=0, end=0, detail={"file": f.name})
+            for f in ctx.files
+            if f.name.rsplit(".", 1)[-1].lower() not in config.allow
+        ]
+        return self.result(text, findings)
+
+
 @pytest.fixture(autouse=True)
 def _test_scanner(monkeypatch: pytest.MonkeyPatch) -> None:
     import airisk.scanners as registry
 
     module = types.ModuleType("airisk_server_test_scanners")
     module.KeywordScanner = KeywordScanner  # type: ignore[attr-defined]
+    module.MinimalFileTypes = MinimalFileTypes  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.setitem(registry.BUILTIN, "server_test_keyword", (module.__name__, "KeywordScanner"))
+    if importlib.util.find_spec("airisk.scanners.file_types") is None:
+        monkeypatch.setitem(registry.BUILTIN, "file_types", (module.__name__, "MinimalFileTypes"))
 
 
 @dataclass

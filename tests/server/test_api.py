@@ -9,9 +9,14 @@ from typing import Any
 import pytest
 
 
-
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def start(client: Any, deployment: Any, headers: dict[str, str]) -> str:
+    response = client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 def test_health_and_readiness(client: Any) -> None:
@@ -88,9 +93,11 @@ def test_chat_turn_json_records_messages_with_reports(client: Any, deployment: A
 
 def test_chat_turn_streams_server_sent_events(client: Any, deployment: Any) -> None:
     token = deployment.token(client, userid="alice")
-    cid = client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=bearer(token)).json()["id"]
+    cid = start(client, deployment, bearer(token))
     with client.stream(
-        "POST", f"/api/v1/conversations/{cid}/messages", json={"text": "stream me please", "stream": True},
+        "POST",
+        f"/api/v1/conversations/{cid}/messages",
+        json={"text": "stream me please", "stream": True},
         headers=bearer(token),
     ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -111,10 +118,7 @@ def test_ask_agent_single_question(client: Any, deployment: Any) -> None:
 
 def test_pagination_walks_every_conversation_once(client: Any, deployment: Any) -> None:
     token = deployment.token(client, userid="alice")
-    created = {
-        client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=bearer(token)).json()["id"]
-        for _ in range(5)
-    }
+    created = {start(client, deployment, bearer(token)) for _ in range(5)}
     seen: list[str] = []
     after = None
     while True:
@@ -136,8 +140,12 @@ def test_pagination_walks_every_conversation_once(client: Any, deployment: Any) 
 def test_files_on_conversations_and_agents(client: Any, deployment: Any) -> None:
     user = deployment.token(client, userid="alice")
     admin = deployment.token(client)
-    cid = client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=bearer(user)).json()["id"]
-    file = {"name": "notes.txt", "content_base64": base64.b64encode(b"meeting notes").decode(), "media_type": "text/plain"}
+    cid = start(client, deployment, bearer(user))
+    file = {
+        "name": "notes.txt",
+        "content_base64": base64.b64encode(b"meeting notes").decode(),
+        "media_type": "text/plain",
+    }
     added = client.post(f"/api/v1/conversations/{cid}/files", json={"files": [file]}, headers=bearer(user))
     assert added.status_code == 201
     assert added.json()[0]["size"] == len(b"meeting notes")
@@ -148,39 +156,54 @@ def test_files_on_conversations_and_agents(client: Any, deployment: Any) -> None
     )
     assert agent_files.status_code == 201
     file_id = agent_files.json()[0]["id"]
-    assert client.delete(f"/api/v1/agents/{deployment.agent_id}/files/{file_id}", headers=bearer(admin)).status_code == 204
+    assert (
+        client.delete(f"/api/v1/agents/{deployment.agent_id}/files/{file_id}", headers=bearer(admin)).status_code == 204
+    )
     assert client.get(f"/api/v1/agents/{deployment.agent_id}/files", headers=bearer(admin)).json()["data"] == []
     not_base64 = {"name": "x.txt", "content_base64": "%%%"}
-    assert client.post(f"/api/v1/conversations/{cid}/files", json={"files": [not_base64]},
-                       headers=bearer(user)).status_code == 400
+    assert (
+        client.post(
+            f"/api/v1/conversations/{cid}/files", json={"files": [not_base64]}, headers=bearer(user)
+        ).status_code
+        == 400
+    )
 
 
 def test_user_token_cannot_reach_another_users_conversation(client: Any, deployment: Any) -> None:
     alice = deployment.token(client, userid="alice")
     bob = deployment.token(client, userid="bob")
-    cid = client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=bearer(alice)).json()["id"]
+    cid = start(client, deployment, bearer(alice))
     client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "private"}, headers=bearer(alice))
     assert client.get(f"/api/v1/conversations/{cid}", headers=bearer(bob)).status_code == 404
-    assert client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "x"}, headers=bearer(bob)).status_code == 404
+    assert (
+        client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "x"}, headers=bearer(bob)).status_code == 404
+    )
     assert client.get("/api/v1/conversations", headers=bearer(bob)).json()["data"] == []
 
 
 def test_other_company_cannot_see_our_data(client: Any, deployment: Any) -> None:
     alice = deployment.token(client, userid="alice")
-    cid = client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=bearer(alice)).json()["id"]
+    cid = start(client, deployment, bearer(alice))
     globex_admin = deployment.token(client, other=True)
     carol = deployment.token(client, other=True, userid="carol")
     for token in (globex_admin, carol):
         assert client.get(f"/api/v1/conversations/{cid}", headers=bearer(token)).status_code == 404
         assert client.get(f"/api/v1/agents/{deployment.agent_id}", headers=bearer(token)).status_code == 404
-        assert client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id},
-                           headers=bearer(token)).status_code == 404
+        assert (
+            client.post(
+                "/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=bearer(token)
+            ).status_code
+            == 404
+        )
     users = client.get("/api/v1/users", headers=bearer(globex_admin)).json()["data"]
     assert deployment.users["alice"].id not in {u["id"] for u in users}
     assert client.get(f"/api/v1/users/{deployment.users['alice'].id}", headers=bearer(globex_admin)).status_code == 404
     # a Globex client cannot mint a token for an Acme user
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials", "userid": "alice"},
-                           auth=(deployment.other_client_id, deployment.other_client_secret))
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "userid": "alice"},
+        auth=(deployment.other_client_id, deployment.other_client_secret),
+    )
     assert response.status_code == 400
 
 
@@ -188,7 +211,7 @@ def test_agent_api_key_is_a_bearer_credential_for_its_agent(client: Any, deploym
     key = bearer(deployment.api_key)
     agents = client.get("/api/v1/agents", headers=key).json()["data"]
     assert [a["id"] for a in agents] == [deployment.agent_id]
-    cid = client.post("/api/v1/conversations", json={"agent_id": deployment.agent_id}, headers=key).json()["id"]
+    cid = start(client, deployment, key)
     turn = client.post(f"/api/v1/conversations/{cid}/messages", json={"text": "via key"}, headers=key)
     assert turn.json()["reply"]["text"] == "You said: via key"
     denied = client.get("/api/v1/users", headers=key)
@@ -200,8 +223,11 @@ def test_agent_api_key_is_a_bearer_credential_for_its_agent(client: Any, deploym
 
 def test_users_api_lifecycle(client: Any, deployment: Any) -> None:
     admin = bearer(deployment.token(client))
-    created = client.post("/api/v1/users", json={"userid": "dave", "agent_ids": [deployment.agent_id],
-                                                 "chat_settings": {"language": "en"}}, headers=admin)
+    created = client.post(
+        "/api/v1/users",
+        json={"userid": "dave", "agent_ids": [deployment.agent_id], "chat_settings": {"language": "en"}},
+        headers=admin,
+    )
     assert created.status_code == 201, created.text
     user = created.json()
     assert user["agent_ids"] == [deployment.agent_id] and user["chat_settings"] == {"language": "en"}

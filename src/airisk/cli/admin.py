@@ -39,8 +39,12 @@ def register(subparsers: Any) -> None:
     create.add_argument("--redirect-uri", action="append", default=[], help="exact redirect URI (repeatable)")
     create.add_argument("--name", default="")
     create.add_argument("--scope", default="chat scan admin")
-    create.add_argument("--role", default="admin", choices=["admin", "monitor", "compliance", "user"],
-                        help="role of the client's service account (what generic tokens may do)")
+    create.add_argument(
+        "--role",
+        default="admin",
+        choices=["admin", "monitor", "compliance", "user"],
+        help="role of the client's service account (what generic tokens may do)",
+    )
     create.set_defaults(handler=run_clients_create)
 
     agents = subparsers.add_parser("agents", help="agents")
@@ -137,8 +141,16 @@ def run_clients_create(args: argparse.Namespace) -> int:
             scope=args.scope,
             role=args.role,
         )
-        print(json.dumps({"client_id": created.client_id, "client_secret": created.client_secret,
-                          "redirect_uris": created.redirect_uris, "scope": created.scope}))
+        print(
+            json.dumps(
+                {
+                    "client_id": created.client_id,
+                    "client_secret": created.client_secret,
+                    "redirect_uris": created.redirect_uris,
+                    "scope": created.scope,
+                }
+            )
+        )
         print("# the secret is shown only now; store it safely", flush=True)
     return 0
 

@@ -524,7 +524,9 @@ class AuthorizationServer(rfc6749.AuthorizationServer):  # type: ignore[misc]
     def find_app_user(self, company_id: str, userid: str) -> AppUserRef | None:
         with self.store.read() as session:
             row = session.scalar(
-                select(ApplicationUser).where(ApplicationUser.company_id == company_id, ApplicationUser.userid == userid)
+                select(ApplicationUser).where(
+                    ApplicationUser.company_id == company_id, ApplicationUser.userid == userid
+                )
             )
             return _ref(row) if row is not None else None
 
@@ -532,7 +534,9 @@ class AuthorizationServer(rfc6749.AuthorizationServer):  # type: ignore[misc]
         """The application user whose user token this is (authorization endpoint sign-in)."""
         with self.store.read() as session:
             row = session.scalar(
-                select(ApplicationUser).where(ApplicationUser.company_id == company_id, ApplicationUser.userid == userid)
+                select(ApplicationUser).where(
+                    ApplicationUser.company_id == company_id, ApplicationUser.userid == userid
+                )
             )
             if row is None or row.login_hash is None:
                 return None

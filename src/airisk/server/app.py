@@ -84,9 +84,7 @@ class BodyLimitMiddleware:
 
 async def _send_413(send: Send, limit: int) -> None:
     body = json.dumps({"error": {"type": "request_too_large", "message": f"request body exceeds {limit} bytes"}})
-    await send(
-        {"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]}
-    )
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body.encode()})
 
 

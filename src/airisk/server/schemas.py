@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from airisk.types import Direction, FileAttachment, Reply, ScanReport
 from airisk.workspace import ConversationOut, MessageOut
 
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +50,9 @@ class ScanRequest(_In):
     direction: Direction = Direction.INPUT
     client_ip: str | None = Field(default=None, max_length=64, description="for geographic gating")
     files: list[FileIn] = Field(default_factory=list)
-    agent_id: str | None = Field(default=None, description="scan with this agent's policy (merged with company defaults)")
+    agent_id: str | None = Field(
+        default=None, description="scan with this agent's policy (merged with company defaults)"
+    )
 
 
 class ConversationCreate(_In):
@@ -139,8 +142,8 @@ class Health(BaseModel):
 
 
 __all__ = [
-    "AppUserCreate",
     "ApiKeyIn",
+    "AppUserCreate",
     "ArchiveRunIn",
     "AskRequest",
     "ChatRequest",

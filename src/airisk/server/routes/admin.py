@@ -67,7 +67,9 @@ def create_agent(body: AgentCreate, principal: Principal = Admin) -> AgentOut:
     return principal.actor.agents.create(body)
 
 
-@router.post("/agents/from-template", response_model=AgentOut, status_code=201, summary="Create an agent from a template")
+@router.post(
+    "/agents/from-template", response_model=AgentOut, status_code=201, summary="Create an agent from a template"
+)
 def create_from_template(body: FromTemplate, principal: Principal = Admin) -> AgentOut:
     changes = AgentUpdate(name=body.name) if body.name else None
     return principal.actor.agents.create_from_template(body.template_id, changes)
@@ -92,8 +94,12 @@ def delete_agent(agent_id: str, principal: Principal = Admin) -> Response:
 # API keys
 
 
-@router.post("/agents/{agent_id}/api-keys", response_model=ApiKeyCreated, status_code=201,
-             summary="Create an agent API key (the key is shown once)")
+@router.post(
+    "/agents/{agent_id}/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    summary="Create an agent API key (the key is shown once)",
+)
 def create_api_key(agent_id: str, body: ApiKeyIn, principal: Principal = Admin) -> ApiKeyCreated:
     return principal.actor.api_keys.create(agent_id, name=body.name)
 

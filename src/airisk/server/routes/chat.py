@@ -95,7 +95,9 @@ def get_conversation(
 
 
 @router.get(
-    "/conversations/{conversation_id}/messages", response_model=Page[MessageOut], summary="List a conversation's messages"
+    "/conversations/{conversation_id}/messages",
+    response_model=Page[MessageOut],
+    summary="List a conversation's messages",
 )
 def list_messages(
     conversation_id: str, principal: Principal = Depends(require("chat")), limit: int = Limit, after: str | None = After
@@ -171,9 +173,7 @@ def add_conversation_files(
     check_files(context(request), len(body.files))
     conversations = principal.actor.conversations
     live = conversations.resume(conversation_id)
-    return [
-        conversations.add_file(live, file.name, file.decoded(), media_type=file.media_type) for file in body.files
-    ]
+    return [conversations.add_file(live, file.name, file.decoded(), media_type=file.media_type) for file in body.files]
 
 
 @router.get(

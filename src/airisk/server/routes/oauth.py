@@ -31,7 +31,9 @@ _FORM = """<!doctype html><html><head><meta charset="utf-8"><title>Sign in - air
 
 async def _oauth_request(request: Request) -> FormRequest:
     body = await request.body() if request.method == "POST" else b""
-    return FormRequest(request.method, str(request.url), request.headers, list(request.query_params.multi_items()), body)
+    return FormRequest(
+        request.method, str(request.url), request.headers, list(request.query_params.multi_items()), body
+    )
 
 
 def _bad_request(error: OAuth2Error) -> JSONResponse:
@@ -58,8 +60,10 @@ async def authorize_page(request: Request) -> Response:
     if failure is not None:
         return failure
     client_id = html.escape(grant.client.client_id)
-    page = _FORM.format(message=f"Application <code>{client_id}</code> asks to chat on your behalf.",
-                        action=html.escape(str(request.url)))
+    page = _FORM.format(
+        message=f"Application <code>{client_id}</code> asks to chat on your behalf.",
+        action=html.escape(str(request.url)),
+    )
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 

@@ -134,16 +134,20 @@ def chat_completions(
     history = [Message(role=m.role, content=_text(m)) for m in body.messages[:-1] if m.role in ("user", "assistant")]
     for earlier in history:
         if earlier.role == "user":
-            report = conversation.agent.pipeline.scan_input(earlier.text)
-            if report.blocked:
-                return _blocked("input_blocked", report, "an earlier user message was blocked by the guardrails")
+            earlier_report = conversation.agent.pipeline.scan_input(earlier.text)
+            if earlier_report.blocked:
+                return _blocked(
+                    "input_blocked", earlier_report, "an earlier user message was blocked by the guardrails"
+                )
     conversation.history = history
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
         reply = conversation.ask(text)
         if reply.blocked:
-            report = reply.input_report if reply.blocked_by and reply.blocked_by.value == "input" else reply.output_report
+            report = (
+                reply.input_report if reply.blocked_by and reply.blocked_by.value == "input" else reply.output_report
+            )
             return _blocked(f"{reply.blocked_by.value if reply.blocked_by else 'input'}_blocked", report, reply.text)
         return {
             "id": completion_id,
@@ -178,8 +182,14 @@ def chat_completions(
                 finish = FINISH.get(event.reply.stop_reason or StopReason.END_TURN, "stop")
                 yield _chunk(completion_id, created, agent.name, {}, finish)
                 if include_usage:
-                    usage = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                             "model": agent.name, "choices": [], "usage": _usage(event.reply)}
+                    usage = {
+                        "id": completion_id,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": agent.name,
+                        "choices": [],
+                        "usage": _usage(event.reply),
+                    }
                     yield f"data: {json.dumps(usage)}\n\n"
         yield "data: [DONE]\n\n"
 

@@ -68,8 +68,9 @@ def assign_agent(user_id: str, body: IdIn, principal: Principal = Depends(requir
 def set_user_token(user_id: str, request: Request, principal: Principal = Depends(require("admin"))) -> UserTokenOut:
     ws = context(request).workspace
     token = registry.set_user_token(ws, principal.actor, user_id)
-    return UserTokenOut(user_id=user_id, userid=registry.get_app_user(ws, principal.actor, user_id).userid,
-                        user_token=token)
+    return UserTokenOut(
+        user_id=user_id, userid=registry.get_app_user(ws, principal.actor, user_id).userid, user_token=token
+    )
 
 
 @router.delete("/users/{user_id}", status_code=204, summary="Delete a user and revoke their tokens")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -28,10 +27,12 @@ def upgrade() -> None:
         sa.Column("service_user_id", sa.String(length=40), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"], name=op.f("fk_oauth_clients_company_id_companies"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["service_user_id"], ["users.id"],
-                                name=op.f("fk_oauth_clients_service_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name=op.f("fk_oauth_clients_company_id_companies"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_user_id"], ["users.id"], name=op.f("fk_oauth_clients_service_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_clients")),
     )
     op.create_table(
@@ -43,10 +44,12 @@ def upgrade() -> None:
         sa.Column("chat_settings", sa.JSON(), nullable=False),
         sa.Column("login_hash", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"],
-                                name=op.f("fk_oauth_app_users_company_id_companies"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_oauth_app_users_user_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name=op.f("fk_oauth_app_users_company_id_companies"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_oauth_app_users_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_app_users")),
         sa.UniqueConstraint("company_id", "userid", name=op.f("uq_oauth_app_users_company_id")),
         sa.UniqueConstraint("user_id", name=op.f("uq_oauth_app_users_user_id")),
@@ -61,10 +64,15 @@ def upgrade() -> None:
         sa.Column("code_challenge", sa.String(length=128), nullable=False),
         sa.Column("code_challenge_method", sa.String(length=10), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["client_id"], ["oauth_clients.id"],
-                                name=op.f("fk_oauth_codes_client_id_oauth_clients"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["app_user_id"], ["oauth_app_users.id"],
-                                name=op.f("fk_oauth_codes_app_user_id_oauth_app_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["oauth_clients.id"], name=op.f("fk_oauth_codes_client_id_oauth_clients"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["app_user_id"],
+            ["oauth_app_users.id"],
+            name=op.f("fk_oauth_codes_app_user_id_oauth_app_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_oauth_codes")),
     )
     op.create_table(
@@ -81,10 +89,18 @@ def upgrade() -> None:
         sa.Column("refresh_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["client_id"], ["oauth_clients.id"],
-                                name=op.f("fk_oauth_tokens_client_id_oauth_clients"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["app_user_id"], ["oauth_app_users.id"],
-                                name=op.f("fk_oauth_tokens_app_user_id_oauth_app_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["oauth_clients.id"],
+            name=op.f("fk_oauth_tokens_client_id_oauth_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["app_user_id"],
+            ["oauth_app_users.id"],
+            name=op.f("fk_oauth_tokens_app_user_id_oauth_app_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_tokens")),
         sa.UniqueConstraint("access_hash", name=op.f("uq_oauth_tokens_access_hash")),
         sa.UniqueConstraint("refresh_hash", name=op.f("uq_oauth_tokens_refresh_hash")),
