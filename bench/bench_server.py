@@ -67,7 +67,7 @@ async def _drive(url: str, requests: int, concurrency: int, make_request: object
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run_case(workers: int, args: argparse.Namespace) -> list[tuple[str, int, float, float, float, int]]:
@@ -83,8 +83,18 @@ def run_case(workers: int, args: argparse.Namespace) -> list[tuple[str, int, flo
     ids = _setup(env, args.policy)
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "airisk", "serve", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "airisk",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
@@ -96,11 +106,15 @@ def run_case(workers: int, args: argparse.Namespace) -> list[tuple[str, int, flo
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        token = httpx.post(f"{url}/oauth/token", data={"grant_type": "client_credentials"},
-                           auth=(ids["client_id"], ids["client_secret"])).json()["access_token"]
+        token = httpx.post(
+            f"{url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(ids["client_id"], ids["client_secret"]),
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        conversation = httpx.post(f"{url}/api/v1/conversations", json={"agent_id": ids["agent_id"]},
-                                  headers=headers).json()["id"]
+        conversation = httpx.post(
+            f"{url}/api/v1/conversations", json={"agent_id": ids["agent_id"]}, headers=headers
+        ).json()["id"]
         text = "My card 4111 1111 1111 1111 was declined, can you help me understand why?"
 
         async def scan(client: httpx.AsyncClient, index: int) -> httpx.Response:
@@ -110,18 +124,30 @@ def run_case(workers: int, args: argparse.Namespace) -> list[tuple[str, int, flo
             return await client.post(f"/api/v1/agents/{ids['agent_id']}/ask", json={"text": text}, headers=headers)
 
         async def turn(client: httpx.AsyncClient, index: int) -> httpx.Response:
-            return await client.post(f"/api/v1/conversations/{conversation}/messages", json={"text": text},
-                                     headers=headers)
+            return await client.post(
+                f"/api/v1/conversations/{conversation}/messages", json={"text": text}, headers=headers
+            )
 
         rows = []
-        for name, request, count in (("scan", scan, args.requests), ("ask (new conversation)", ask, args.requests // 2),
-                                     ("chat turn (one conversation)", turn, args.requests // 8)):
+        for name, request, count in (
+            ("scan", scan, args.requests),
+            ("ask (new conversation)", ask, args.requests // 2),
+            ("chat turn (one conversation)", turn, args.requests // 8),
+        ):
             asyncio.run(_drive(url, min(20, count), args.concurrency, request, 30))  # warm-up
             started = time.perf_counter()
             latencies = asyncio.run(_drive(url, count, args.concurrency, request, args.time_limit))
             elapsed = time.perf_counter() - started
-            rows.append((name, workers, len(latencies) / elapsed, statistics.median(latencies),
-                         _percentile(latencies, 0.95), len(latencies)))
+            rows.append(
+                (
+                    name,
+                    workers,
+                    len(latencies) / elapsed,
+                    statistics.median(latencies),
+                    _percentile(latencies, 0.95),
+                    len(latencies),
+                )
+            )
         return rows
     finally:
         server.terminate()
