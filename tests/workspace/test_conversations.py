@@ -110,7 +110,7 @@ def test_storage_policy(world: Any, mode: str) -> None:
         assert question.report["text"] == "Alice needs a refund"
     elif mode == "redacted":
         assert question.content == "<WORD_1> needs a refund" and answer.content == "You said: <WORD_1> needs a refund"
-        assert "text" not in question.report and "Alice" not in str(question.report)
+        assert "Alice" not in str(question.report) and "Alice" not in str(answer.report)
     else:
         assert question.content is None and answer.content is None
         assert "Alice" not in str(question.report) and question.verdict == "redact"
@@ -131,7 +131,7 @@ def test_resume_brings_back_history_and_vault(world: Any) -> None:
         return engines[-1]
 
     world.ws.engine_factory = factory
-    agent = make_agent(world, max_messages=6)
+    agent = make_agent(world, max_messages=6, temperature=0.4, system_prompt="Be brief.")
     user = world.actors["user"]
     first = user.conversations.open(agent.id, client_ip="10.0.0.1")
     first.ask("Alice called")
@@ -141,7 +141,9 @@ def test_resume_brings_back_history_and_vault(world: Any) -> None:
     assert resumed.vault.value_of("<WORD_1>") == "Alice" and resumed.client_ip == "10.0.0.1"
     reply = resumed.ask("is Alice there?")
     assert reply.text == "You said: is Alice there?"
-    assert [m.text for m in engines[-1].requests[-1].messages][:2] == ["<WORD_1> called", "You said: <WORD_1> called"]
+    request = engines[-1].requests[-1]
+    assert [m.text for m in request.messages][:2] == ["<WORD_1> called", "You said: <WORD_1> called"]
+    assert (request.temperature, request.system) == (0.4, "Be brief.")
     assert user.conversations.get(first.id).message_count == 6
     again = user.conversations.resume(first.id)
     again.ask("one more")  # blocked turns do not count towards the limit, as in-process

@@ -160,7 +160,7 @@ class ConversationRecorder:
         message = ConversationMessage(
             id=new_id("msg"),
             role="user",
-            content=stored_text(self.mode, text, report.sanitized_text),
+            content=stored_text(self.mode, text, report),
             content_state=self.mode,
             verdict=report.verdict.value,
             blocked=report.blocked,
@@ -176,7 +176,7 @@ class ConversationRecorder:
         if reply.blocked or report is None:
             content = None if self.mode == "dropped" else reply.text
         else:
-            content = stored_text(self.mode, reply.text, report.sanitized_text)
+            content = stored_text(self.mode, reply.text, report)
         usage = reply.usage.model_dump() | {"stop_reason": reply.stop_reason.value if reply.stop_reason else None}
         message = ConversationMessage(
             id=new_id("msg"),
