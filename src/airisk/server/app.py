@@ -68,18 +68,35 @@ class BodyLimitMiddleware:
             return
         seen = 0
         too_big = False
+        started = False
 
         async def limited() -> Message:
             nonlocal seen, too_big
+            if too_big:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     too_big = True
-                    raise LimitExceeded(f"request body exceeds {self.max_bytes} bytes")
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if too_big and not started:
+                return  # the app's answer to a cut-off body is replaced by the 413 below
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not too_big:
+                raise
+        if too_big and not started:
+            await _send_413(send, self.max_bytes)
 
 
 async def _send_413(send: Send, limit: int) -> None:
