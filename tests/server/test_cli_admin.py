@@ -64,3 +64,22 @@ def test_bootstrap_a_deployment_from_the_command_line(tmp_path: Any, capsys: Any
         )
         == 2
     )
+
+
+def test_revoked_client_tokens_stop_working(deployment: Any, client: Any, capsys: Any) -> None:
+    from airisk.cli import main
+
+    token = deployment.token(client)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/agents", headers=headers).status_code == 200
+    url = deployment.app.state.airisk.settings.database_url
+    assert main(["clients", "list", "--database-url", url, "--company", "Acme"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [c["client_id"] for c in listed] == [deployment.client_id]
+    assert deployment.client_secret not in json.dumps(listed)
+    assert main(["clients", "revoke", "--database-url", url, deployment.client_id]) == 0
+    assert client.get("/api/v1/agents", headers=headers).status_code == 401
+    refused = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(deployment.client_id, deployment.client_secret)
+    )
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
