@@ -206,3 +206,24 @@ def test_country_comes_from_the_geo_gate_result() -> None:
     )
     assert country_of(report) == "GB"
     assert country_of(ScanReport(direction=Direction.INPUT)) is None
+
+
+def test_an_archived_or_deleted_conversation_takes_no_more_messages(world: Any) -> None:
+    from datetime import timedelta
+
+    from airisk.errors import InputError
+    from airisk.workspace import NotFound
+
+    user, admin, ws = world.actors["user"], world.actors["admin"], world.ws
+    archived = user.conversations.open(world.agent.id)
+    archived.ask("first")
+    deleted = user.conversations.open(world.agent.id)
+    admin.conversations.delete(deleted.id)
+    with pytest.raises(NotFound):
+        deleted.ask("anyone there?")
+    start = ws.now()
+    ws.clock = lambda: start + timedelta(days=3)
+    admin.archive.run(older_than_days=1, progress=False)
+    with pytest.raises(InputError, match="archived"):
+        archived.ask("second")
+    assert [m.content for m in user.conversations.messages(archived.id).data] == ["first", "You said: first"]

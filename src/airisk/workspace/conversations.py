@@ -118,7 +118,11 @@ class ConversationRecorder:
         with self.ws.store.write() as session:
             row = session.execute(
                 select(Conversation).where(Conversation.id == self.conversation_id).with_for_update()
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFound("conversation", self.conversation_id)
+            if row.archived_at is not None:
+                raise InputError(f"conversation {row.id} was archived; restore it before adding messages")
             row.message_count += 1
             message.seq = row.message_count
             message.conversation_id = row.id
