@@ -308,3 +308,20 @@ def test_me_filters_and_conversation_deletion(client: Any, deployment: Any) -> N
     assert client.delete(f"/api/v1/conversations/{kept}", headers=alice).status_code == 403
     assert client.delete(f"/api/v1/conversations/{kept}", headers=admin).status_code == 204
     assert client.get(f"/api/v1/conversations/{kept}", headers=alice).status_code == 404
+
+
+def test_company_settings_and_scanner_defaults(client: Any, deployment: Any) -> None:
+    admin = bearer(deployment.token(client))
+    assert client.get("/api/v1/company", headers=admin).json()["name"] == "Acme"
+    changed = client.patch("/api/v1/company", json={"retention_days": 30}, headers=admin).json()
+    assert changed["retention_days"] == 30
+    policy = {"version": 1, "input": [{"type": "server_test_keyword", "words": ["banned"], "action": "block"}]}
+    saved = client.put("/api/v1/company/scanner-defaults", json=policy, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert client.get("/api/v1/company/scanner-defaults", headers=admin).json()["input"][0]["type"] == (
+        "server_test_keyword"
+    )
+    bad = client.put("/api/v1/company/scanner-defaults", json={"input": [{"type": "nope"}]}, headers=admin)
+    assert bad.status_code == 400
+    user = bearer(deployment.token(client, userid="alice"))
+    assert client.get("/api/v1/company", headers=user).status_code == 403
