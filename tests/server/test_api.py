@@ -160,6 +160,13 @@ def test_files_on_conversations_and_agents(client: Any, deployment: Any) -> None
         client.delete(f"/api/v1/agents/{deployment.agent_id}/files/{file_id}", headers=bearer(admin)).status_code == 204
     )
     assert client.get(f"/api/v1/agents/{deployment.agent_id}/files", headers=bearer(admin)).json()["data"] == []
+    program = {"name": "setup.exe", "content_base64": base64.b64encode(b"MZ...").decode()}
+    refused = client.post(
+        f"/api/v1/agents/{deployment.agent_id}/files", json={"files": [program]}, headers=bearer(admin)
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["type"] == "guardrail_blocked"
+    assert refused.json()["error"]["report"]["verdict"] == "block"
     not_base64 = {"name": "x.txt", "content_base64": "%%%"}
     assert (
         client.post(

@@ -200,7 +200,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GuardrailBlocked)
     async def blocked(request: Request, exc: GuardrailBlocked) -> JSONResponse:
-        return error_response(422, "guardrail_blocked", str(exc), report=exc.report.to_dict(include_text=False))
+        return error_response(400, "guardrail_blocked", str(exc), report=exc.report.to_dict(include_text=False))
 
     app.add_exception_handler(LimitExceeded, handler(413, "limit_exceeded"))
     app.add_exception_handler(NotFound, handler(404, "not_found"))
