@@ -332,3 +332,21 @@ def test_company_settings_and_scanner_defaults(client: Any, deployment: Any) -> 
     assert bad.status_code == 400
     user = bearer(deployment.token(client, userid="alice"))
     assert client.get("/api/v1/company", headers=user).status_code == 403
+
+
+def test_user_token_reaches_only_the_users_agents(client: Any, deployment: Any) -> None:
+    admin = bearer(deployment.token(client))
+    other = client.post("/api/v1/agents", json={"name": "finance-bot", "engine": "echo"}, headers=admin).json()
+    alice = bearer(deployment.token(client, userid="alice"))
+    assert [a["name"] for a in client.get("/api/v1/agents", headers=alice).json()["data"]] == ["helpdesk"]
+    assert client.post("/api/v1/conversations", json={"agent_id": other["id"]}, headers=alice).status_code == 404
+    assert client.post(f"/api/v1/agents/{other['id']}/ask", json={"text": "hi"}, headers=alice).status_code == 404
+    scan = client.post("/api/v1/scan", json={"text": "hi", "agent_id": other["id"]}, headers=alice)
+    assert scan.status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/users/{deployment.users['alice'].id}/agents", json={"id": other["id"]}, headers=admin
+        ).status_code
+        == 204
+    )
+    assert client.post("/api/v1/conversations", json={"agent_id": other["id"]}, headers=alice).status_code == 201
