@@ -179,3 +179,12 @@ def test_merge_never_changes_locked_values(agent_settings: dict) -> None:
     agent = Policy(input=[ScannerSpec(type="test_digits", settings=agent_settings)])
     merged, _ = merge_policies(company, agent)
     assert merged.input[0].settings == {"min_digits": 4, "threshold": 0.5}
+
+
+def test_build_shared_reuses_one_pipeline_per_distinct_policy() -> None:
+    first = Policy.from_dict({"input": [{"type": "test_digits", "min_digits": 5}]})
+    same = Policy.loads(first.dumps())
+    other = Policy.from_dict({"input": [{"type": "test_digits", "min_digits": 6}]})
+    assert first.build_shared() is same.build_shared()
+    assert other.build_shared() is not first.build_shared()
+    assert first.build_shared().scan_input("12345").sanitized_text == "<NUM>"

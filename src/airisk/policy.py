@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
     from airisk.pipeline import ScannerPipeline
 
 logger = logging.getLogger("airisk.policy")
+
+_SHARED_PIPELINES: OrderedDict[str, ScannerPipeline] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 256
 
 _SPEC_KEYS = {"type", "id", "locked"}
 
@@ -225,6 +231,24 @@ class Policy(BaseModel):
             hold_back=self.hold_back,
             name=self.name,
         )
+
+    def build_shared(self) -> ScannerPipeline:
+        """The pipeline for this policy, built once per process and shared by every caller with
+        an equal policy (a server would otherwise rebuild it on every chat turn). Scanners are
+        safe to share across threads; the cache keeps the most recently used policies."""
+        key = json.dumps(self.to_dict(), sort_keys=True)
+        with _SHARED_LOCK:
+            pipeline = _SHARED_PIPELINES.get(key)
+            if pipeline is not None:
+                _SHARED_PIPELINES.move_to_end(key)
+                return pipeline
+        pipeline = self.build()
+        with _SHARED_LOCK:
+            pipeline = _SHARED_PIPELINES.setdefault(key, pipeline)
+            _SHARED_PIPELINES.move_to_end(key)
+            while len(_SHARED_PIPELINES) > _SHARED_MAX:
+                _SHARED_PIPELINES.popitem(last=False)
+        return pipeline
 
     @classmethod
     def from_pipeline(cls, pipeline: ScannerPipeline) -> Policy:

@@ -246,7 +246,7 @@ class ConversationService(Service):
             temperature=agent_row.temperature,
             max_tokens=agent_row.max_tokens,
             max_messages=agent_row.max_messages,
-            pipeline=policy.build(),
+            pipeline=policy.build_shared(),
         )
         return runtime.conversation(**conversation)
 
