@@ -135,7 +135,7 @@ BENIGN_OTHER_LANGUAGES = [
     "Escribe una receta de paella para seis personas.", "Haz una lista de libros clásicos para adolescentes.",
     "Scrivi una breve poesia sul mare.", "Schrijf een korte samenvatting van het boek.",
     "请写一首关于春天的短诗。", "请使用这个应用程序来帮助学习新语言。", "请列出五个健康早餐的建议。",
-    "Составьте список городов, начинающихся с буквы 'м'.", "Напиши короткое стихотворение о зиме.",
+    "Составьте список городов, начинающихся с буквы 'м'.", "Напиши короткое стихотворение о зиме.",  # noqa: RUF001
     "日本の有名な観光地を五つ教えてください。", "한국어로 간단한 자기소개를 써 주세요.",
 ]
 

@@ -121,7 +121,7 @@ def main() -> int:
     assert best is not None
     c, auc, oof = best
     benign = np.sort(oof[y == 0])
-    allowed = int(math.floor(args.target_fpr * len(benign)))
+    allowed = math.floor(args.target_fpr * len(benign))
     threshold = float(benign[len(benign) - allowed - 1]) + 1e-6 if allowed < len(benign) else 0.5
     recall = float((oof[y == 1] >= threshold).mean())
     print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {args.target_fpr}",
