@@ -139,6 +139,17 @@ BENIGN_OTHER_LANGUAGES = [
     "日本の有名な観光地を五つ教えてください。", "한국어로 간단한 자기소개를 써 주세요.",
 ]
 
+# Search-style keyword queries (deepset's benign rows are often like this, and its attacks
+# prepend such queries to an injection, so a head can wrongly learn the topics themselves).
+KEYWORD_TOPICS = ["Renewable energy", "Housing prices", "Climate policy", "Public transport", "Digitalisation",
+                  "Pension reform", "Healthcare costs", "Inflation", "Migration policy", "Data protection",
+                  "Artificial intelligence regulation", "Education funding", "Wind power", "Tourism", "Startups",
+                  "Gender equality", "Organic farming", "Cybersecurity", "Broadband", "Electric cars",
+                  "Künstliche Intelligenz", "Mietpreise", "Energiewende", "Bildungspolitik", "Klimaschutz"]
+KEYWORD_PLACES = ["Europe", "Germany", "France", "Spain", "Berlin", "rural regions", "EU", "Deutschland", "Bayern",
+                  "Italy", "Poland", "cities", "Austria", "Switzerland"]
+KEYWORD_ASPECTS = ["", "ethics", "statistics", "2023", "future", "criticism", "news", "debate", "Zukunft", "costs"]
+
 JAILBREAK_PERSONAS = ["DAN", "STAN", "DUDE", "AIM", "Evil Confidant", "BetterGPT", "FreeBot", "Omega", "Mongo Tom",
                       "UnfilteredAI", "JailBreak", "Developer Mode GPT", "Kevin", "BasedGPT"]
 JAILBREAK_TEMPLATES = [
@@ -243,6 +254,9 @@ def generate(seed: int = 7) -> list[dict[str, object]]:
     for _ in range(60):
         text = f"{rng.choice(QUESTIONS)} {rng.choice(BENIGN_TRIGGER)}"
         rows.append({"text": text, "label": 0, "source": "synthetic_benign_trigger"})
+    for _ in range(150):
+        words = [rng.choice(KEYWORD_TOPICS), rng.choice(KEYWORD_ASPECTS), rng.choice(KEYWORD_PLACES)]
+        rows.append({"text": " ".join(w for w in words if w), "label": 0, "source": "synthetic_keyword_query"})
     for _ in range(300):
         text = f"{rng.choice(TASK_VERBS)} {rng.choice(TASK_OBJECTS)}."
         rows.append({"text": text, "label": 0, "source": "synthetic_benign_task"})

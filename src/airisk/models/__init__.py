@@ -93,7 +93,7 @@ register_artifact(
         description="prompt-injection logistic head over MiniLM embeddings (training/train_prompt_injection.py)",
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "2dcbdf2c990e1fbb37710a42a5c1aedac5b7c8790285235acdf608e3fae54976"},
+        pinned={"prompt_injection_head.npz": "a0f6529c0b74c6ac53cd5335373262524847234267c7fafea2c4fa3db62ac547"},
         source="airisk package data",
     )
 )
