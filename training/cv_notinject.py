@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_prompt_injection import fit_head, notinject_rows, shared_data_dir, training_rows  # noqa: E402
+from train_prompt_injection import fit_head, notinject_rows, shared_data_dir, training_rows
 
 
 def main() -> int:

@@ -93,7 +93,7 @@ register_artifact(
         description="prompt-injection logistic head over MiniLM embeddings (training/train_prompt_injection.py)",
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "a0f6529c0b74c6ac53cd5335373262524847234267c7fafea2c4fa3db62ac547"},
+        pinned={"prompt_injection_head.npz": "7be49e921c2162b4de51a05cfc84f27c50af74d93d5dfe3c86b10da9270e26d8"},
         source="airisk package data",
     )
 )
