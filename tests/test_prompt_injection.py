@@ -295,6 +295,17 @@ def test_alternative_head_path(tmp_path: Path) -> None:
     assert result.findings[0].detail["layer"] == "classifier"
 
 
+def test_head_for_another_encoder_is_refused(tmp_path: Path) -> None:
+    import numpy as np
+
+    from airisk.models.heads import LinearHead
+
+    path = tmp_path / "other.npz"
+    LinearHead(np.zeros(768), np.zeros(1), ["injection"], {"encoder": "mpnet"}).save(path)
+    with pytest.raises(Exception, match="trained on 'mpnet'"):
+        PromptInjection(head_path=str(path)).warm_up()
+
+
 def test_local_engine_needs_a_path() -> None:
     scanner = PromptInjection(engine="local", signatures=False)
     with pytest.raises(Exception, match="local_model_path"):
