@@ -42,7 +42,8 @@ MESSAGE_1KB = (
     "invoice is INV-2024-0117 and the delivery was received by the front desk on Tuesday morning. "
     "Please reply before Friday so that I can close the month on time. Thanks a lot for your help, "
     "and sorry for the long message; I wanted to give you every detail in one place so you do not "
-    "have to search through the old email thread. Best regards from the finance office."
+    "have to search through the old email thread. Best regards from the finance office. P.S. The "
+    "supplier's account manager is on holiday until the twentieth, so please copy her deputy."
 )
 
 
