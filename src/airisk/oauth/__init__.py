@@ -1,0 +1,1 @@
+"""OAuth2 for airisk: the authorization server (``airisk.oauth.server``) and its tables."""
