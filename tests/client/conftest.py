@@ -26,10 +26,11 @@ pytest.importorskip("sqlalchemy")
 pytest.importorskip("uvicorn")
 pytest.importorskip("authlib")
 
+from client_support import REDIRECT_URI
+
 from airisk.scanners.base import Scanner, ScannerConfig
 from airisk.types import Finding, ScanContext, ScanResult
 
-REDIRECT_URI = "http://127.0.0.1:1/callback"
 POLICY = {
     "version": 1,
     "input": [
@@ -256,15 +257,3 @@ def make_deployment(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.fixture
 def deployment(make_deployment: Any) -> Deployment:
     return make_deployment()  # type: ignore[no-any-return]
-
-
-def sign_in(base_url: str, url: str, userid: str, user_token: str, decision: str = "allow") -> str:
-    """What the person's browser does at the authorization page; returns the redirect Location."""
-    import httpx
-
-    with httpx.Client() as browser:
-        page = browser.get(url)
-        assert page.status_code == 200, page.text
-        answer = browser.post(url, data={"userid": userid, "user_token": user_token, "decision": decision})
-        assert answer.status_code in (302, 303), answer.text
-        return str(answer.headers["location"])
