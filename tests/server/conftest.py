@@ -226,3 +226,49 @@ def deployment_factory(tmp_path: Any) -> Iterator[Any]:
     yield make
     for d in made:
         d.ws.close()
+
+
+PG_ENV = "AIRISK_TEST_DATABASE_URL"
+REDIS_ENV = "AIRISK_TEST_REDIS_URL"
+
+
+@pytest.fixture(scope="session")
+def pg_server_database() -> Iterator[str]:
+    """A uniquely named PostgreSQL database for this test session, dropped afterwards."""
+    import os
+    import uuid
+
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"airisk_server_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """One database two app instances share: an SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shared.db")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    base: str = request.getfixturevalue("pg_server_database")
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{base}?options=-csearch_path%3D{schema}"

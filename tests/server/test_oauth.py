@@ -371,3 +371,30 @@ def test_revocation(client: Any, deployment: Any) -> None:
         "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, auth=auth
     )
     _assert_token_error(refresh, 400, "invalid_grant")
+
+
+def test_plain_http_off_loopback_is_refused(deployment: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(deployment.app, base_url="http://airisk.example.com") as remote:
+        response = remote.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(deployment.client_id, "x")
+        )
+        _assert_token_error(response, 400, "insecure_transport")
+    with TestClient(deployment.app, base_url="https://airisk.example.com") as secure:
+        token = secure.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(deployment.client_id, deployment.client_secret),
+        )
+        assert token.status_code == 200
+
+
+def test_openapi_documents_oauth2_flows_and_scopes(client: Any) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    flows = spec["components"]["securitySchemes"]["oauth2"]["flows"]
+    assert flows["authorizationCode"]["tokenUrl"] == "/oauth/token"
+    assert set(flows["clientCredentials"]["scopes"]) == {"chat", "scan", "admin"}
+    assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"oauth2": ["admin"]}]
+    assert {"oauth2": ["chat"]} in spec["paths"]["/api/v1/conversations"]["post"]["security"]
+    assert "application/x-www-form-urlencoded" in spec["paths"]["/oauth/token"]["post"]["requestBody"]["content"]

@@ -115,9 +115,10 @@ def pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     if request.param == "sqlite":
-        return str(tmp_path / "workspace.db")
+        yield str(tmp_path / "workspace.db")
+        return
     base: str = request.getfixturevalue("pg_database")
     from sqlalchemy import create_engine, text
 
@@ -125,8 +126,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return f"{base}?options=-csearch_path%3D{schema}"
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 @pytest.fixture

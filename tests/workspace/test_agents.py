@@ -95,6 +95,15 @@ def test_credentials_only_as_secret_references(world: Any) -> None:
         admin.agents.create(AgentCreate(name="leaky", engine="openai", engine_settings={"api_key": "sk-plain"}))
     with pytest.raises(InputError, match="does not exist"):
         admin.agents.create(AgentCreate(name="dangling", engine="openai", engine_settings={"api_key": "secret:NOPE"}))
+    with pytest.raises(InputError, match="credential"):
+        admin.agents.create(
+            AgentCreate(name="aws", engine="bedrock", engine_settings={"aws": {"aws_secret_access_key": "plain"}})
+        )
+    with pytest.raises(InputError, match="env: references"):
+        admin.agents.create(AgentCreate(name="env", engine="openai", engine_settings={"api_key": "env:OPENAI_API_KEY"}))
+    assert admin.agents.create(AgentCreate(name="limits", engine_settings={"max_tokens": 50})).engine_settings == {
+        "max_tokens": 50
+    }
     with pytest.raises(InputError, match="unknown engine"):
         admin.agents.create(AgentCreate(name="odd", engine="nonesuch"))
     admin.secrets.create("OPENAI_KEY", "sk-test-123")
@@ -104,6 +113,29 @@ def test_credentials_only_as_secret_references(world: Any) -> None:
         )
     )
     assert agent.engine_settings["api_key"] == "secret:OPENAI_KEY"
+
+
+@pytest.mark.parametrize(
+    ("setting", "credential"),
+    [
+        ("api_key", True),
+        ("apiKey", True),
+        ("aws_session_token", True),
+        ("aws_access_key_id", True),
+        ("client_secret", True),
+        ("password", True),
+        ("credentials", True),
+        ("max_tokens", False),
+        ("max_output_tokens", False),
+        ("model", False),
+        ("base_url", False),
+        ("temperature", False),
+    ],
+)
+def test_credential_names(setting: str, credential: bool) -> None:
+    from airisk.workspace.agents import looks_like_credential
+
+    assert looks_like_credential(setting) is credential
 
 
 def test_engine_receives_resolved_secrets_and_provider_settings(world: Any) -> None:

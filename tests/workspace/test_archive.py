@@ -89,6 +89,9 @@ def test_an_interrupted_run_keeps_finished_batches_and_loses_nothing(world: Any,
     assert ws.count(ConversationMessage) == 0
 
 
-def test_retention_is_required(world: Any) -> None:
+def test_retention_is_required_and_bounded(world: Any) -> None:
     with pytest.raises(InputError, match="retention"):
         world.actors["admin"].archive.run(progress=False)
+    for days in (-1, 10**9, float("inf")):
+        with pytest.raises(InputError, match="between"):
+            world.actors["admin"].archive.run(older_than_days=days, progress=False)

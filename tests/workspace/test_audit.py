@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from airisk.store.models import AuditEvent
@@ -89,3 +91,33 @@ def test_pages_and_cursor_checks(world: Any) -> None:
         admin.users.list(cursor=first.next_cursor)  # a cursor of another list
     with pytest.raises(InvalidCursor):
         admin.audit.list(cursor="!!not base64!!")
+
+
+_EDITS = {
+    "action": "forged.action",
+    "actor_id": "usr_forged",
+    "target_id": "forged",
+    "company_id": "cmp_forged",
+    "before": {"forged": True},
+    "after": {"forged": True},
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(min_value=0, max_value=10**6), field=st.sampled_from(sorted(_EDITS)))
+def test_any_single_edit_is_detected(world: Any, position: int, field: str) -> None:
+    admin = world.actors["admin"]
+    with world.ws.store.write() as session:
+        seqs = list(session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+        seq = seqs[position % len(seqs)]
+        row = session.get(AuditEvent, seq)
+        assert row is not None
+        original = getattr(row, field)
+        setattr(row, field, _EDITS[field])
+    try:
+        result = admin.audit.verify()
+        assert not result.ok and result.bad_seq == seq
+    finally:
+        with world.ws.store.write() as session:
+            session.execute(update(AuditEvent).where(AuditEvent.seq == seq).values({field: original}))
+    assert admin.audit.verify().ok

@@ -110,7 +110,7 @@ def test_storage_policy(world: Any, mode: str) -> None:
         assert question.report["text"] == "Alice needs a refund"
     elif mode == "redacted":
         assert question.content == "<WORD_1> needs a refund" and answer.content == "You said: <WORD_1> needs a refund"
-        assert "text" not in question.report and "Alice" not in str(question.report)
+        assert "Alice" not in str(question.report) and "Alice" not in str(answer.report)
     else:
         assert question.content is None and answer.content is None
         assert "Alice" not in str(question.report) and question.verdict == "redact"
@@ -131,7 +131,7 @@ def test_resume_brings_back_history_and_vault(world: Any) -> None:
         return engines[-1]
 
     world.ws.engine_factory = factory
-    agent = make_agent(world, max_messages=6)
+    agent = make_agent(world, max_messages=6, temperature=0.4, system_prompt="Be brief.")
     user = world.actors["user"]
     first = user.conversations.open(agent.id, client_ip="10.0.0.1")
     first.ask("Alice called")
@@ -141,7 +141,9 @@ def test_resume_brings_back_history_and_vault(world: Any) -> None:
     assert resumed.vault.value_of("<WORD_1>") == "Alice" and resumed.client_ip == "10.0.0.1"
     reply = resumed.ask("is Alice there?")
     assert reply.text == "You said: is Alice there?"
-    assert [m.text for m in engines[-1].requests[-1].messages][:2] == ["<WORD_1> called", "You said: <WORD_1> called"]
+    request = engines[-1].requests[-1]
+    assert [m.text for m in request.messages][:2] == ["<WORD_1> called", "You said: <WORD_1> called"]
+    assert (request.temperature, request.system) == (0.4, "Be brief.")
     assert user.conversations.get(first.id).message_count == 6
     again = user.conversations.resume(first.id)
     again.ask("one more")  # blocked turns do not count towards the limit, as in-process
@@ -204,3 +206,24 @@ def test_country_comes_from_the_geo_gate_result() -> None:
     )
     assert country_of(report) == "GB"
     assert country_of(ScanReport(direction=Direction.INPUT)) is None
+
+
+def test_an_archived_or_deleted_conversation_takes_no_more_messages(world: Any) -> None:
+    from datetime import timedelta
+
+    from airisk.errors import InputError
+    from airisk.workspace import NotFound
+
+    user, admin, ws = world.actors["user"], world.actors["admin"], world.ws
+    archived = user.conversations.open(world.agent.id)
+    archived.ask("first")
+    deleted = user.conversations.open(world.agent.id)
+    admin.conversations.delete(deleted.id)
+    with pytest.raises(NotFound):
+        deleted.ask("anyone there?")
+    start = ws.now()
+    ws.clock = lambda: start + timedelta(days=3)
+    admin.archive.run(older_than_days=1, progress=False)
+    with pytest.raises(InputError, match="archived"):
+        archived.ask("second")
+    assert [m.content for m in user.conversations.messages(archived.id).data] == ["first", "You said: first"]

@@ -82,3 +82,17 @@ def test_page_size_limits(world: Any, many_groups: list[str]) -> None:
         admin.groups.list(limit=0)
     page = admin.groups.list(limit=5)
     assert page.model_dump(mode="json").keys() == {"data", "has_more", "next_cursor"}
+
+
+def test_import_airisk_stays_light() -> None:
+    import subprocess
+    import sys
+
+    heavy = "('sqlalchemy', 'alembic', 'cryptography', 'psycopg')"
+    code = f"import sys, airisk, airisk.agent; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_reprs_carry_no_secrets(ws: Any, secret_key: str) -> None:
+    assert secret_key not in repr(ws) and secret_key not in repr(ws.box)

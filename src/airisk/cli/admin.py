@@ -46,6 +46,14 @@ def register(subparsers: Any) -> None:
         help="role of the client's service account (what generic tokens may do)",
     )
     create.set_defaults(handler=run_clients_create)
+    listing = clients_sub.add_parser("list", help="list a company's API clients (never their secrets)")
+    _db(listing)
+    listing.add_argument("--company", required=True, help="company id or name")
+    listing.set_defaults(handler=run_clients_list)
+    revoke = clients_sub.add_parser("revoke", help="revoke an API client: its tokens stop working at once")
+    _db(revoke)
+    revoke.add_argument("client_id")
+    revoke.set_defaults(handler=run_clients_revoke)
 
     agents = subparsers.add_parser("agents", help="agents")
     agents_sub = agents.add_subparsers(dest="agents_command", metavar="ACTION")
@@ -152,6 +160,46 @@ def run_clients_create(args: argparse.Namespace) -> int:
             )
         )
         print("# the secret is shown only now; store it safely", flush=True)
+    return 0
+
+
+def run_clients_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from airisk.oauth.models import OAuthClient
+
+    with _open(args) as ws:
+        company = _company(ws, args.company)
+        with ws.store.read() as session:
+            rows = session.scalars(select(OAuthClient).where(OAuthClient.company_id == company))
+            for row in rows:
+                print(
+                    json.dumps(
+                        {
+                            "client_id": row.id,
+                            "name": row.name,
+                            "redirect_uris": row.redirect_uris,
+                            "scope": row.scope,
+                            "revoked": row.revoked_at is not None,
+                        }
+                    )
+                )
+    return 0
+
+
+def run_clients_revoke(args: argparse.Namespace) -> int:
+    from airisk.errors import ConfigurationError
+    from airisk.oauth.models import OAuthClient
+    from airisk.store.models import utcnow
+
+    with _open(args) as ws:
+        with ws.store.write() as session:
+            row = session.get(OAuthClient, args.client_id)
+            if row is None:
+                raise ConfigurationError(f"no API client {args.client_id!r}")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+        print(json.dumps({"client_id": args.client_id, "revoked": True}))
     return 0
 
 

@@ -29,7 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from authlib.oauth2 import rfc6749
+try:
+    from authlib.oauth2 import rfc6749
+except ImportError:  # pragma: no cover - depends on the installed extras
+    from airisk.errors import MissingDependencyError
+
+    raise MissingDependencyError("the OAuth2 authorization server", "server", "authlib") from None
 from authlib.oauth2.rfc6749 import (
     ClientMixin,
     InvalidGrantError,

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from authlib.oauth2 import OAuth2Error
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +33,7 @@ from airisk.oauth.server import AuthorizationServer
 from airisk.server.auth import BearerError, RateLimited
 from airisk.server.context import ServerContext
 from airisk.server.limits import LimitExceeded
+from airisk.server.openapi import install_openapi
 from airisk.server.ratelimit import make_rate_limiter
 from airisk.server.settings import ServerSettings
 from airisk.workspace import Conflict, InvalidApiKey, InvalidInvitation, NotFound, PermissionDenied, Workspace
@@ -68,18 +70,35 @@ class BodyLimitMiddleware:
             return
         seen = 0
         too_big = False
+        started = False
 
         async def limited() -> Message:
             nonlocal seen, too_big
+            if too_big:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     too_big = True
-                    raise LimitExceeded(f"request body exceeds {self.max_bytes} bytes")
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if too_big and not started:
+                return  # the app's answer to a cut-off body is replaced by the 413 below
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not too_big:
+                raise
+        if too_big and not started:
+            await _send_413(send, self.max_bytes)
 
 
 async def _send_413(send: Send, limit: int) -> None:
@@ -160,6 +179,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             body["error_description"] = exc.description
         return JSONResponse(body, status_code=exc.status, headers=exc.headers())
 
+    @app.exception_handler(OAuth2Error)
+    async def oauth_error(request: Request, exc: OAuth2Error) -> JSONResponse:
+        """Protocol errors raised outside a grant (e.g. plain HTTP off loopback): RFC 6749 JSON, no-store."""
+        status, body, headers = exc()
+        return JSONResponse(body, status_code=status, headers=dict(headers))
+
     @app.exception_handler(RateLimited)
     async def limited(request: Request, exc: RateLimited) -> JSONResponse:
         return error_response(429, "rate_limited", str(exc), headers={"Retry-After": str(int(exc.wait))})
@@ -228,6 +253,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     for module in (scan, chat, users, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router)
+    routers = [(API_PREFIX, module.router) for module in (scan, chat, users, admin)]
+    install_openapi(app, [*routers, ("", openai_compat.router)])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)

@@ -133,7 +133,7 @@ class SecretIn(_In):
 
 
 class ArchiveRunIn(_In):
-    older_than_days: float | None = Field(default=None, ge=0)
+    older_than_days: float | None = Field(default=None, ge=0, le=36500)
 
 
 class Health(BaseModel):

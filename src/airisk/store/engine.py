@@ -9,6 +9,7 @@ This holds across threads and across processes sharing the file.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +86,9 @@ class Store:
         self.dialect = self.engine.dialect.name
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+        # SQLite has one writer at a time; threads of this process queue on a lock instead of
+        # polling the file lock (other processes still meet at BEGIN IMMEDIATE).
+        self._write_lock = threading.RLock() if self.dialect == "sqlite" else None
 
     def __repr__(self) -> str:
         return f"Store(dialect={self.dialect!r})"
@@ -98,7 +102,11 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        with self._write() as session, session.begin():
+        if self._write_lock is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

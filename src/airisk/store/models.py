@@ -82,7 +82,7 @@ class Company(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str | None] = mapped_column(String(500))
     contact_email: Mapped[str | None] = mapped_column(String(320))
-    message_storage: Mapped[str] = mapped_column(String(16), default="original")
+    message_storage: Mapped[str] = mapped_column(String(16), default="redacted")
     retention_days: Mapped[int | None] = mapped_column(Integer)
     scanner_defaults: Mapped[dict[str, Any]] = mapped_column(default=dict)
     provider_settings: Mapped[bytes | None] = mapped_column(LargeBinary)

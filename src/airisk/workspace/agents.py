@@ -31,7 +31,21 @@ from airisk.workspace.pagination import Page, paginate
 from airisk.workspace.schemas import AgentCreate, AgentKind, AgentOut, AgentUpdate, ApiKeyCreated, ApiKeyOut, FileOut
 from airisk.workspace.secrets import REFERENCE_PREFIX, secret_exists
 
-CREDENTIAL_NAME = re.compile(r"(api_?key|secret|token|password|passwd|credential|access_?key|private_?key)", re.I)
+_CREDENTIAL_SEGMENTS = frozenset(
+    {"key", "apikey", "secret", "token", "password", "passwd", "credential", "credentials"}
+)
+_CREDENTIAL_PARTS = ("apikey", "accesskey", "secret", "password", "passwd", "credential", "privatekey")
+
+
+def looks_like_credential(setting: str) -> bool:
+    """Whether a setting name names a credential (``api_key``, ``aws_session_token``…; not ``max_tokens``)."""
+    lowered = setting.lower()
+    segments = re.split(r"[_\-. ]", lowered)
+    return any(segment in _CREDENTIAL_SEGMENTS for segment in segments) or any(
+        part in lowered for part in _CREDENTIAL_PARTS
+    )
+
+
 API_KEY_PREFIX = "ak"
 
 
@@ -68,8 +82,13 @@ def check_engine_settings(session: Session, company_id: str | None, engine: str,
         if isinstance(value, dict):
             for key, item in value.items():
                 child = f"{path}.{key}" if path else str(key)
+                if isinstance(item, str) and item.startswith("env:"):
+                    raise InputError(
+                        f"engine_settings.{child}: env: references are not allowed in agents (the server's "
+                        "environment belongs to its operator); use a custom secret ('secret:NAME')"
+                    )
                 if (
-                    CREDENTIAL_NAME.search(str(key))
+                    looks_like_credential(str(key))
                     and item is not None
                     and not (isinstance(item, str) and item.startswith(REFERENCE_PREFIX))
                 ):

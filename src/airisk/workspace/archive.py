@@ -31,6 +31,7 @@ from airisk.workspace.pagination import Page, paginate
 from airisk.workspace.schemas import ArchivedConversation, ArchiveOut, ArchiveRun, ConversationOut, MessageOut
 
 _MESSAGE_FIELDS = tuple(MessageOut.model_fields)
+MAX_RETENTION_DAYS = 36500
 
 
 def _archive_out(row: Archive) -> ArchiveOut:
@@ -86,6 +87,8 @@ class ArchiveService(Service):
             days = older_than_days if older_than_days is not None else company.retention_days
             if days is None:
                 raise InputError("no retention period: pass older_than_days or set the company's retention_days")
+            if not 0 <= days <= MAX_RETENTION_DAYS:
+                raise InputError(f"older_than_days must be between 0 and {MAX_RETENTION_DAYS}")
             cutoff = self.ws.now() - timedelta(days=days)
             due = (
                 Conversation.company_id == company_key,

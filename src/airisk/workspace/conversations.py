@@ -118,7 +118,11 @@ class ConversationRecorder:
         with self.ws.store.write() as session:
             row = session.execute(
                 select(Conversation).where(Conversation.id == self.conversation_id).with_for_update()
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFound("conversation", self.conversation_id)
+            if row.archived_at is not None:
+                raise InputError(f"conversation {row.id} was archived; restore it before adding messages")
             row.message_count += 1
             message.seq = row.message_count
             message.conversation_id = row.id
@@ -160,7 +164,7 @@ class ConversationRecorder:
         message = ConversationMessage(
             id=new_id("msg"),
             role="user",
-            content=stored_text(self.mode, text, report.sanitized_text),
+            content=stored_text(self.mode, text, report),
             content_state=self.mode,
             verdict=report.verdict.value,
             blocked=report.blocked,
@@ -176,7 +180,7 @@ class ConversationRecorder:
         if reply.blocked or report is None:
             content = None if self.mode == "dropped" else reply.text
         else:
-            content = stored_text(self.mode, reply.text, report.sanitized_text)
+            content = stored_text(self.mode, reply.text, report)
         usage = reply.usage.model_dump() | {"stop_reason": reply.stop_reason.value if reply.stop_reason else None}
         message = ConversationMessage(
             id=new_id("msg"),

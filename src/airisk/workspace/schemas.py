@@ -30,7 +30,7 @@ class CompanyCreate(_In):
     description: str = ""
     website: str | None = None
     contact_email: str | None = None
-    message_storage: MessageStorage = "original"
+    message_storage: MessageStorage = "redacted"
     retention_days: int | None = Field(default=None, ge=1)
 
 

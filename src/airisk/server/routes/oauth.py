@@ -18,7 +18,82 @@ from starlette.responses import Response
 from airisk.oauth.server import AuthorizationServer, FormRequest
 from airisk.server.auth import context
 
-router = APIRouter(prefix="/oauth", tags=["oauth2"], include_in_schema=False)
+router = APIRouter(prefix="/oauth", tags=["oauth2"])
+
+_OAUTH_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "error_description": {"type": "string"},
+        "error_uri": {"type": "string"},
+        "state": {"type": "string"},
+    },
+}
+_NO_STORE = {"Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]}}}
+
+
+def _form(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}}
+
+
+_TOKEN_DOC = _form(
+    {
+        "grant_type": {"type": "string", "enum": ["authorization_code", "client_credentials", "refresh_token"]},
+        "code": {"type": "string"},
+        "redirect_uri": {"type": "string"},
+        "code_verifier": {"type": "string"},
+        "refresh_token": {"type": "string"},
+        "scope": {"type": "string", "description": "space-separated: chat scan admin"},
+        "userid": {"type": "string", "description": "client credentials only: a token for this application user"},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string"},
+    },
+    ["grant_type"],
+)
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the token (RFC 6749 §5.1)",
+        "headers": _NO_STORE,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["access_token", "token_type", "expires_in"],
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "token_type": {"type": "string"},
+                        "expires_in": {"type": "integer"},
+                        "scope": {"type": "string"},
+                        "refresh_token": {"type": "string"},
+                    },
+                }
+            }
+        },
+    },
+    400: {
+        "description": "RFC 6749 §5.2 error",
+        "headers": _NO_STORE,
+        "content": {"application/json": {"schema": _OAUTH_ERROR}},
+    },
+    401: {
+        "description": "invalid_client (WWW-Authenticate: Basic when Basic auth was used)",
+        "headers": _NO_STORE,
+        "content": {"application/json": {"schema": _OAUTH_ERROR}},
+    },
+}
+_AUTHORIZE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the sign-in and consent page", "content": {"text/html": {"schema": {"type": "string"}}}},
+    302: {"description": "back to the client's redirect URI with code and state, or error and state"},
+    400: {
+        "description": "unknown client or redirect URI (never redirected)",
+        "content": {"application/json": {"schema": _OAUTH_ERROR}},
+    },
+    401: {"description": "wrong user id or user token", "content": {"text/html": {"schema": {"type": "string"}}}},
+}
 
 _FORM = """<!doctype html><html><head><meta charset="utf-8"><title>Sign in - airisk</title></head>
 <body><h1>Allow access</h1><p>{message}</p>
@@ -52,7 +127,29 @@ def _consent(server: AuthorizationServer, oauth_request: FormRequest) -> Any:
         return None, _bad_request(error)
 
 
-@router.get("/authorize")
+_AUTHORIZE_PARAMETERS = {
+    "parameters": [
+        {"name": name, "in": "query", "required": required, "schema": schema}
+        for name, required, schema in (
+            ("response_type", True, {"type": "string", "enum": ["code"]}),
+            ("client_id", True, {"type": "string"}),
+            ("redirect_uri", False, {"type": "string"}),
+            ("scope", False, {"type": "string"}),
+            ("state", False, {"type": "string"}),
+            ("code_challenge", True, {"type": "string"}),
+            ("code_challenge_method", True, {"type": "string", "enum": ["S256"]}),
+        )
+    ]
+}
+
+
+@router.get(
+    "/authorize",
+    responses=_AUTHORIZE_RESPONSES,
+    response_class=HTMLResponse,
+    openapi_extra=_AUTHORIZE_PARAMETERS,
+    summary="Authorization endpoint: sign-in and consent page (code + PKCE S256)",
+)
 async def authorize_page(request: Request) -> Response:
     server = context(request).oauth
     oauth_request = await _oauth_request(request)
@@ -67,7 +164,22 @@ async def authorize_page(request: Request) -> Response:
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-@router.post("/authorize")
+@router.post(
+    "/authorize",
+    responses=_AUTHORIZE_RESPONSES,
+    response_class=HTMLResponse,
+    summary="Submit the sign-in form (userid, user_token, decision=allow|deny)",
+    openapi_extra={
+        **_AUTHORIZE_PARAMETERS,
+        **_form(
+            {
+                "userid": {"type": "string"},
+                "user_token": {"type": "string"},
+                "decision": {"type": "string", "enum": ["allow", "deny"]},
+            }
+        ),
+    },
+)
 async def authorize(request: Request) -> Response:
     """The user signs in with their userid and user token and allows (or denies) the client."""
     server = context(request).oauth
@@ -89,14 +201,23 @@ async def authorize(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
-@router.post("/token")
+@router.post("/token", responses=_TOKEN_RESPONSES, summary="Token endpoint (RFC 6749)", openapi_extra=_TOKEN_DOC)
 async def token(request: Request) -> Response:
     server = context(request).oauth
     oauth_request = await _oauth_request(request)
     return await run_in_threadpool(server.create_token_response, oauth_request)  # type: ignore[no-any-return]
 
 
-@router.post("/revoke")
+@router.post(
+    "/revoke",
+    summary="Revocation endpoint (RFC 7009)",
+    responses={
+        200: {"description": "revoked (or unknown)", "content": {"application/json": {"schema": {"type": "object"}}}},
+        400: {"description": "invalid_request", "content": {"application/json": {"schema": _OAUTH_ERROR}}},
+        401: {"description": "invalid_client", "content": {"application/json": {"schema": _OAUTH_ERROR}}},
+    },
+    openapi_extra=_form({"token": {"type": "string"}, "token_type_hint": {"type": "string"}}, ["token"]),
+)
 async def revoke(request: Request) -> Response:
     server = context(request).oauth
     oauth_request = await _oauth_request(request)
