@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 REDIRECT_URI = "http://127.0.0.1:1/callback"
+# the helpdesk agent's policy; its scanners are registered by conftest.py
+POLICY = {
+    "version": 1,
+    "input": [
+        {"type": "client_test_keyword", "words": ["forbidden"], "action": "block"},
+        {"type": "client_test_keyword", "id": "watch", "words": ["watchword"], "action": "flag"},
+        {"type": "client_test_file_types", "allow": ["txt", "pdf"]},
+    ],
+    "output": [{"type": "client_test_keyword", "words": ["secretword"], "action": "block"}],
+}
 
 
 def sign_in(base_url: str, url: str, userid: str, user_token: str, decision: str = "allow") -> str:

@@ -26,20 +26,10 @@ pytest.importorskip("sqlalchemy")
 pytest.importorskip("uvicorn")
 pytest.importorskip("authlib")
 
-from client_support import REDIRECT_URI
+from client_support import POLICY, REDIRECT_URI
 
 from airisk.scanners.base import Scanner, ScannerConfig
 from airisk.types import Finding, ScanContext, ScanResult
-
-POLICY = {
-    "version": 1,
-    "input": [
-        {"type": "client_test_keyword", "words": ["forbidden"], "action": "block"},
-        {"type": "client_test_keyword", "id": "watch", "words": ["watchword"], "action": "flag"},
-        {"type": "client_test_file_types", "allow": ["txt", "pdf"]},
-    ],
-    "output": [{"type": "client_test_keyword", "words": ["secretword"], "action": "block"}],
-}
 
 
 class KeywordConfig(ScannerConfig):
