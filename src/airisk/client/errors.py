@@ -47,12 +47,12 @@ class APIError(errors.AiriskError):
         Exception.__init__(self, f"{message} ({where})" if where else message)
 
     def __reduce__(self) -> Any:
-        return (_rebuild, (type(self), self.message, self.__dict__))
+        return (_rebuild, (type(self), str(self), self.__dict__))
 
 
-def _rebuild(cls: type[APIError], message: str, state: dict[str, Any]) -> APIError:
+def _rebuild(cls: type[APIError], text: str, state: dict[str, Any]) -> APIError:
     error = cls.__new__(cls)
-    Exception.__init__(error, message)
+    Exception.__init__(error, text)
     error.__dict__.update(state)
     return error
 
