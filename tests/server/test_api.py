@@ -288,3 +288,23 @@ def test_redis_rate_limiter_shares_buckets() -> None:
     assert second.check("token") == 0
     assert first.check("token") > 0
     assert second.check("other") == 0
+
+
+def test_me_filters_and_conversation_deletion(client: Any, deployment: Any) -> None:
+    alice = bearer(deployment.token(client, userid="alice"))
+    admin = bearer(deployment.token(client))
+    assert client.get("/api/v1/me", headers=alice).json()["id"] == deployment.users["alice"].id
+    assert client.get("/api/v1/me", headers=bearer(deployment.api_key)).status_code == 403
+    kept = start(client, deployment, alice)
+    client.post(f"/api/v1/conversations/{kept}/messages", json={"text": "fine"}, headers=alice)
+    refused = start(client, deployment, alice)
+    client.post(f"/api/v1/conversations/{refused}/messages", json={"text": "forbidden"}, headers=alice)
+    blocked = client.get("/api/v1/conversations", params={"blocked_only": True}, headers=admin).json()["data"]
+    assert [c["id"] for c in blocked] == [refused]
+    mine = client.get("/api/v1/conversations", params={"user_id": deployment.users["alice"].id}, headers=admin).json()[
+        "data"
+    ]
+    assert {c["id"] for c in mine} == {kept, refused}
+    assert client.delete(f"/api/v1/conversations/{kept}", headers=alice).status_code == 403
+    assert client.delete(f"/api/v1/conversations/{kept}", headers=admin).status_code == 204
+    assert client.get(f"/api/v1/conversations/{kept}", headers=alice).status_code == 404

@@ -398,3 +398,31 @@ def test_openapi_documents_oauth2_flows_and_scopes(client: Any) -> None:
     assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"oauth2": ["admin"]}]
     assert {"oauth2": ["chat"]} in spec["paths"]["/api/v1/conversations"]["post"]["security"]
     assert "application/x-www-form-urlencoded" in spec["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
+
+
+def test_form_fields_cannot_override_authorization_parameters(client: Any, deployment: Any) -> None:
+    params = _authorize_params(deployment)
+    response = client.post(
+        "/oauth/authorize",
+        params=params,
+        data={
+            "decision": "allow",
+            "userid": "alice",
+            "user_token": deployment.user_tokens["alice"],
+            "redirect_uri": "http://127.0.0.1:1/elsewhere",
+            "state": "forged",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 302
+    assert response.headers["location"].startswith(REDIRECT_URI + "?")
+    assert _query(response.headers["location"])["state"] == "st-123"
+
+
+def test_token_parameters_in_the_query_string_are_ignored(client: Any, deployment: Any) -> None:
+    response = client.post(
+        "/oauth/token",
+        params={"grant_type": "client_credentials"},
+        auth=(deployment.client_id, deployment.client_secret),
+    )
+    _assert_token_error(response, 400, "unsupported_grant_type")

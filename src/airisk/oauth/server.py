@@ -204,21 +204,29 @@ class InvalidToken(Exception):
 
 
 class FormRequest(OAuth2Request):  # type: ignore[misc]
-    """An OAuth2 request built from an already-read HTTP request (query and form fields)."""
+    """An OAuth2 request built from an already-read HTTP request.
+
+    The protocol parameters are the query string's for the authorization endpoint and the
+    form body's for the token and revocation endpoints (``protocol_from``); the other source
+    never overrides them. ``form`` and ``args`` stay available as read.
+    """
 
     def __init__(
-        self, method: str, uri: str, headers: Mapping[str, str], query: Sequence[tuple[str, str]], form: bytes
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        query: Sequence[tuple[str, str]],
+        form: bytes,
+        *,
+        protocol_from: str = "form",
     ) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
         self._args = _multi(query)
         self._form = _multi(parse_qsl(form.decode("utf-8", errors="replace"), keep_blank_values=True))
-        merged = {**_first(self._args), **_first(self._form)}
-        self.payload = BasicOAuth2Payload(merged)
-        lists: dict[str, list[str]] = {}
-        for source in (self._args, self._form):
-            for key, values in source.items():
-                lists.setdefault(key, []).extend(values)
-        self.payload._datalist = lists
+        source = self._args if protocol_from == "query" else self._form
+        self.payload = BasicOAuth2Payload(_first(source))
+        self.payload._datalist = {key: list(values) for key, values in source.items()}
 
     @property
     def args(self) -> dict[str, str]:

@@ -20,7 +20,7 @@ from airisk.server.schemas import (
     FilesIn,
     TurnOut,
 )
-from airisk.workspace import AgentOut, ConversationFilter, ConversationOut, FileOut, MessageOut, Page
+from airisk.workspace import AgentOut, ConversationFilter, ConversationOut, FileOut, MessageOut, Page, UserOut
 
 router = APIRouter(tags=["chat"], responses=ERRORS)
 
@@ -72,8 +72,14 @@ def list_conversations(
     limit: int = Limit,
     after: str | None = After,
     agent_id: str | None = Query(default=None, max_length=64),
+    user_id: str | None = Query(default=None, max_length=64, description="staff: one user's conversations"),
+    blocked_only: bool = False,
+    flagged_only: bool = False,
 ) -> Page[ConversationOut]:
-    return principal.actor.conversations.list(ConversationFilter(agent_id=agent_id), limit=limit, cursor=after)
+    filters = ConversationFilter(
+        agent_id=agent_id, user_id=user_id, blocked_only=blocked_only, flagged_only=flagged_only
+    )
+    return principal.actor.conversations.list(filters, limit=limit, cursor=after)
 
 
 @router.get(
@@ -92,6 +98,17 @@ def get_conversation(
         has_more=page.has_more,
         next_cursor=page.next_cursor,
     )
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete a conversation (admin)")
+def delete_conversation(conversation_id: str, principal: Principal = Depends(require("admin"))) -> Response:
+    principal.actor.conversations.delete(conversation_id)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=UserOut, summary="The user the token acts as")
+def me(principal: Principal = Depends(require("chat"))) -> UserOut:
+    return principal.actor.users.me()
 
 
 @router.get(

@@ -104,11 +104,10 @@ _FORM = """<!doctype html><html><head><meta charset="utf-8"><title>Sign in - air
 </form></body></html>"""
 
 
-async def _oauth_request(request: Request) -> FormRequest:
+async def _oauth_request(request: Request, *, protocol_from: str = "form") -> FormRequest:
     body = await request.body() if request.method == "POST" else b""
-    return FormRequest(
-        request.method, str(request.url), request.headers, list(request.query_params.multi_items()), body
-    )
+    query = list(request.query_params.multi_items())
+    return FormRequest(request.method, str(request.url), request.headers, query, body, protocol_from=protocol_from)
 
 
 def _bad_request(error: OAuth2Error) -> JSONResponse:
@@ -152,7 +151,7 @@ _AUTHORIZE_PARAMETERS = {
 )
 async def authorize_page(request: Request) -> Response:
     server = context(request).oauth
-    oauth_request = await _oauth_request(request)
+    oauth_request = await _oauth_request(request, protocol_from="query")
     grant, failure = await run_in_threadpool(_consent, server, oauth_request)
     if failure is not None:
         return failure
@@ -183,7 +182,7 @@ async def authorize_page(request: Request) -> Response:
 async def authorize(request: Request) -> Response:
     """The user signs in with their userid and user token and allows (or denies) the client."""
     server = context(request).oauth
-    oauth_request = await _oauth_request(request)
+    oauth_request = await _oauth_request(request, protocol_from="query")
 
     def work() -> Response:
         grant, failure = _consent(server, oauth_request)
