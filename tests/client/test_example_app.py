@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +90,54 @@ def test_policy_evaluation_script_runs(tmp_path: Path) -> None:
     assert "precision" in done.stdout and "recall" in done.stdout
     assert "project_code" in done.stdout  # the per-slice table
     assert "missed: 'Card 4111.1111.1111.1111 was refused'" in done.stdout
+
+
+def test_example_browser_sign_in_then_silent_reuse(
+    deployment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The --browser path: the 'browser' submits the sign-in form and follows the redirect to the
+    example's loopback callback; the second run reuses the saved token without a browser."""
+    import threading
+    import webbrowser
+
+    import httpx
+
+    from airisk.oauth.registry import create_client
+
+    port = _free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+    registered = create_client(deployment.ws, deployment.root, company_id=deployment.company_id,
+                               redirect_uris=[redirect_uri], name="example-browser")
+    for key, value in (("AIRISK_BASE_URL", deployment.url), ("AIRISK_CLIENT_ID", registered.client_id),
+                       ("AIRISK_CLIENT_SECRET", registered.client_secret)):
+        monkeypatch.setenv(key, value)
+
+    def person_signs_in(url: str) -> bool:
+        def act() -> None:
+            with httpx.Client(follow_redirects=True) as browser:
+                browser.get(url)
+                browser.post(url, data={"userid": "alice", "user_token": deployment.user_tokens["alice"],
+                                        "decision": "allow"})
+
+        threading.Thread(target=act, daemon=True).start()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", person_signs_in)
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    import remote_chat
+
+    token_file = tmp_path / "tokens.json"
+    argv = ["--browser", "--redirect-uri", redirect_uri, "--token-file", str(token_file), "hello from alice"]
+    assert remote_chat.main(argv) == 0
+    first = capsys.readouterr().out
+    assert "Open this page to sign in" in first and "bot> You said: hello from alice" in first
+    saved = json.loads(token_file.read_text())
+    assert saved["grant"] == "authorization_code" and saved["refresh_token"]
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+
+    monkeypatch.setattr(webbrowser, "open", lambda url: pytest.fail("no second sign-in expected"))
+    assert remote_chat.main(["--browser", "--token-file", str(token_file), "forbidden again"]) == 0
+    second = capsys.readouterr().out
+    assert "Open this page" not in second and "blocked by the input scanners" in second
+    conversations = deployment.ws.as_actor(deployment.users["alice"].id).conversations.list()
+    assert len(conversations.data) == 2  # both runs acted as alice

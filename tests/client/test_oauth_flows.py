@@ -52,6 +52,14 @@ def test_authorization_code_with_pkce_then_refresh_with_rotation(deployment: Any
         resumed = OAuth2Client(deployment.url, deployment.client_id, deployment.client_secret, token=saved[-1])
         with resumed, Client(deployment.url, oauth=resumed) as client:
             assert [a.name for a in client.agents.list()] == ["helpdesk"]
+            # revoking the refresh token ends the whole session on the server
+            access = saved[-1]["access_token"]
+            resumed.revoke()
+            assert resumed.token is None
+            with Client(deployment.url, access_token=access, max_retries=0) as stale, pytest.raises(
+                errors.AuthenticationError
+            ):
+                stale.agents.list()
 
 
 def test_authorization_errors_are_typed(deployment: Any) -> None:
