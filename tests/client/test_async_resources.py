@@ -37,6 +37,14 @@ async def test_async_chat_resources(deployment: Any) -> None:
         assert (await client.health()).status == "ok" and (await client.ready()).status == "ok"
         with pytest.raises(errors.PermissionDeniedError):
             await client.users.list()
+        assert (await client.users.me()).id == deployment.users["alice"].id
+        assert [c.id async for c in client.conversations.list(flagged_only=True)] == []
+    async with deployment.async_client() as admin:
+        mine = [c.id async for c in admin.conversations.list(user=deployment.users["alice"].id)]
+        assert conversation.id in mine
+        await admin.conversations.delete(conversation)
+        with pytest.raises(errors.NotFoundError):
+            await admin.conversations.get(conversation.id)
 
 
 async def test_async_admin_resources(deployment: Any) -> None:

@@ -58,6 +58,14 @@ def test_agents_conversations_turns_and_messages(deployment: Any) -> None:
         assert conv.usage.output_tokens > 0
         listed = [c.id for c in client.conversations.list(agent=deployment.agent_id)]
         assert conv.id in listed
+        assert [c.id for c in client.conversations.list(blocked_only=True)] == [conv.id]
+        assert client.users.me().id == deployment.users["alice"].id
+    with deployment.client() as admin:
+        alices = [c.id for c in admin.conversations.list(user=deployment.users["alice"].id)]
+        assert conv.id in alices and len(alices) == 2  # this one and the agent.ask one-off
+        admin.conversations.delete(conv)
+        with pytest.raises(errors.NotFoundError):
+            admin.conversations.get(conv.id)
 
 
 def test_conversation_files_are_scanned(deployment: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from airisk.client import _base as b
 from airisk.client import errors as e
 from airisk.client import models as m
 from airisk.client._auth import credential_source
-from airisk.client._sync import _files_path, _id
+from airisk.client._sync import _files_path, _flag, _id
 from airisk.client.pagination import AsyncPage, AsyncPaginator
 from airisk.client.settings import ClientSettings
 from airisk.types import Direction, FileAttachment, Reply, ScanReport, Usage
@@ -54,6 +55,8 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        if base_url is None and oauth is not None and "AIRISK_BASE_URL" not in os.environ:
+            base_url = oauth.base_url
         self.settings = ClientSettings.resolve(
             base_url=base_url,
             api_key=api_key,
@@ -374,8 +377,28 @@ class AsyncConversations(_Resource):
         body = await self._client.request("GET", f"/conversations/{conversation_id}", params={"limit": 1})
         return self._conversation(body["conversation"])
 
-    def list(self, *, agent: str | Any = None, limit: int | None = None) -> AsyncPaginator[AsyncRemoteConversation]:
-        return self._client._page("/conversations", self._conversation, {"limit": limit, "agent_id": _id(agent)})
+    def list(
+        self,
+        *,
+        agent: str | Any = None,
+        user: str | Any = None,
+        blocked_only: bool | None = None,
+        flagged_only: bool | None = None,
+        limit: int | None = None,
+    ) -> AsyncPaginator[AsyncRemoteConversation]:
+        """One's own conversations (staff see the company's; ``user`` narrows to one person's)."""
+        params = {
+            "limit": limit,
+            "agent_id": _id(agent),
+            "user_id": _id(user),
+            "blocked_only": _flag(blocked_only),
+            "flagged_only": _flag(flagged_only),
+        }
+        return self._client._page("/conversations", self._conversation, params)
+
+    async def delete(self, conversation: str | Any) -> None:
+        """Delete a conversation and its messages (admin)."""
+        await self._client.request("DELETE", f"/conversations/{_id(conversation)}")
 
     def messages(self, conversation_id: str, *, limit: int | None = None) -> AsyncPaginator[m.MessageInfo]:
         return self._client._page(
@@ -443,7 +466,9 @@ class AsyncFiles(_Resource):
         agent: str | Any = None,
         name: str | None = None,
     ) -> list[m.FileInfo]:
-        items: list[b.FileLike] = list(files) if isinstance(files, (list, tuple)) else [files]  # type: ignore[list-item]
+        items: list[b.FileLike] = (
+            [files] if isinstance(files, (str, os.PathLike, FileAttachment)) else list(files)  # type: ignore[list-item]
+        )
         payload = [b.file_payload(item, name if len(items) == 1 else None) for item in items]
         raw = await self._client.request("POST", _files_path(conversation, agent), json={"files": payload})
         return [m.FileInfo.model_validate(item) for item in raw]
@@ -458,6 +483,10 @@ class AsyncFiles(_Resource):
 
 
 class AsyncUsers(_Resource):
+    async def me(self) -> m.UserInfo:
+        """The user the credential acts as (any scope)."""
+        return m.UserInfo.model_validate(await self._client.request("GET", "/me"))
+
     def list(self, *, role: str | None = None, limit: int | None = None) -> AsyncPaginator[m.UserInfo]:
         return self._client._page("/users", _model(m.UserInfo), {"limit": limit, "role": role})
 

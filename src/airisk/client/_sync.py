@@ -14,6 +14,7 @@ and return the same types.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,6 +65,8 @@ class Client:
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        if base_url is None and oauth is not None and "AIRISK_BASE_URL" not in os.environ:
+            base_url = oauth.base_url
         self.settings = ClientSettings.resolve(
             base_url=base_url,
             api_key=api_key,
@@ -263,6 +266,10 @@ def _id(value: Any) -> str | None:
     return identifier
 
 
+def _flag(value: bool | None) -> str | None:
+    return None if value is None else ("true" if value else "false")
+
+
 def _model(cls: type[M]) -> Callable[[dict[str, Any]], M]:
     return cls.model_validate
 
@@ -414,9 +421,28 @@ class Conversations(_Resource):
         body = self._client.request("GET", f"/conversations/{conversation_id}", params={"limit": 1})
         return self._conversation(body["conversation"])
 
-    def list(self, *, agent: str | Any = None, limit: int | None = None) -> SyncPage[RemoteConversation]:
-        """One's own conversations (staff see the company's), newest last."""
-        return self._client._page("/conversations", self._conversation, {"limit": limit, "agent_id": _id(agent)})
+    def list(
+        self,
+        *,
+        agent: str | Any = None,
+        user: str | Any = None,
+        blocked_only: bool | None = None,
+        flagged_only: bool | None = None,
+        limit: int | None = None,
+    ) -> SyncPage[RemoteConversation]:
+        """One's own conversations (staff see the company's; ``user`` narrows to one person's)."""
+        params = {
+            "limit": limit,
+            "agent_id": _id(agent),
+            "user_id": _id(user),
+            "blocked_only": _flag(blocked_only),
+            "flagged_only": _flag(flagged_only),
+        }
+        return self._client._page("/conversations", self._conversation, params)
+
+    def delete(self, conversation: str | Any) -> None:
+        """Delete a conversation and its messages (admin)."""
+        self._client.request("DELETE", f"/conversations/{_id(conversation)}")
 
     def messages(self, conversation_id: str, *, limit: int | None = None) -> SyncPage[m.MessageInfo]:
         """The stored messages, each with its scan report."""
@@ -488,7 +514,9 @@ class Files(_Resource):
         agent: str | Any = None,
         name: str | None = None,
     ) -> list[m.FileInfo]:
-        items: list[b.FileLike] = list(files) if isinstance(files, (list, tuple)) else [files]  # type: ignore[list-item]
+        items: list[b.FileLike] = (
+            [files] if isinstance(files, (str, os.PathLike, FileAttachment)) else list(files)  # type: ignore[list-item]
+        )
         payload = [b.file_payload(item, name if len(items) == 1 else None) for item in items]
         raw = self._client.request("POST", _files_path(conversation, agent), json={"files": payload})
         return [m.FileInfo.model_validate(item) for item in raw]
@@ -513,6 +541,10 @@ def _files_path(conversation: Any, agent: Any) -> str:
 
 class Users(_Resource):
     """``/users`` (admin scope): application users, their groups, agents and sign-in tokens."""
+
+    def me(self) -> m.UserInfo:
+        """The user the credential acts as (any scope)."""
+        return m.UserInfo.model_validate(self._client.request("GET", "/me"))
 
     def list(self, *, role: str | None = None, limit: int | None = None) -> SyncPage[m.UserInfo]:
         return self._client._page("/users", _model(m.UserInfo), {"limit": limit, "role": role})
