@@ -189,3 +189,13 @@ async def test_async_oauth_flows(deployment: Any) -> None:
         assert "admin" in generic.scope.split()
         with pytest.raises(InvalidRequestError):
             await oauth.client_credentials(userid="nobody")
+
+
+async def test_async_client_with_a_sync_oauth_client(deployment: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRISK_BASE_URL", raising=False)
+    oauth = OAuth2Client(deployment.url, deployment.client_id, deployment.client_secret, userid="bob")
+    async with AsyncClient(oauth=oauth) as client:  # base URL taken from the OAuth2 client
+        assert client.settings.base_url == deployment.url
+        assert (await client.users.me()).id == deployment.users["bob"].id
+    assert oauth.token is not None  # not owned by the client: still usable
+    oauth.close()
