@@ -76,6 +76,14 @@ class FileTypesScanner(Scanner):
 
 
 @pytest.fixture(autouse=True)
+def _no_client_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airisk.client.settings import ENVIRONMENT
+
+    for variable in ENVIRONMENT.values():
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _test_scanners(monkeypatch: pytest.MonkeyPatch) -> None:
     import airisk.scanners as registry
 

@@ -133,6 +133,12 @@ def test_settings_precedence_and_secret_hiding() -> None:
     assert "ark_hidden" not in str(bad.value) and "timeout" in str(bad.value)
     with pytest.raises(errors.ConfigurationError):
         ClientSettings.resolve({"AIRISK_CLIENT_SECRET": "x"})
+    # credentials come as a set: an argument means none is taken from the environment
+    mixed = ClientSettings.resolve({**env, "AIRISK_API_KEY": "ark_env", "AIRISK_USERID": "alice"}, api_key="ark_arg")
+    assert mixed.client_id is None and mixed.userid is None and mixed.credential_kind == "api_key"
+    assert mixed.base_url == "http://env:1"
+    for_alice = ClientSettings.resolve(env, userid="alice")  # userid alone keeps the environment's client
+    assert for_alice.client_id == "cli_env" and for_alice.userid == "alice"
 
 
 def test_logs_never_carry_credentials(deployment: Any, caplog: pytest.LogCaptureFixture) -> None:

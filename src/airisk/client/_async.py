@@ -58,6 +58,7 @@ class AsyncClient:
         if base_url is None and oauth is not None and "AIRISK_BASE_URL" not in os.environ:
             base_url = oauth.base_url
         self.settings = ClientSettings.resolve(
+            explicit_credentials=oauth is not None,
             base_url=base_url,
             api_key=api_key,
             access_token=access_token,

@@ -26,6 +26,9 @@ ENVIRONMENT: dict[str, str] = {
     "max_retries": "AIRISK_MAX_RETRIES",
 }
 
+# read from the environment only when no credential (userid aside) is given as an argument
+CREDENTIALS = frozenset({"api_key", "access_token", "client_id", "client_secret", "userid"})
+
 
 class ClientSettings(BaseModel):
     """How to reach a deployment and whom to act as. Secrets are ``SecretStr``: never printed."""
@@ -47,13 +50,20 @@ class ClientSettings(BaseModel):
     max_retry_after: float = Field(default=60.0, ge=0, description="longest Retry-After the client will wait")
 
     @classmethod
-    def resolve(cls, environ: Mapping[str, str] | None = None, **given: Any) -> ClientSettings:
-        """Settings from ``given`` (None means "not given"), then the environment, then defaults."""
+    def resolve(
+        cls, environ: Mapping[str, str] | None = None, *, explicit_credentials: bool = False, **given: Any
+    ) -> ClientSettings:
+        """Settings from ``given`` (None means "not given"), then the environment, then defaults.
+
+        Credentials are taken as a set: when any of them is given as an argument (or
+        ``explicit_credentials`` says one came another way), none is read from the environment.
+        """
         env = os.environ if environ is None else environ
+        explicit = explicit_credentials or any(given.get(name) is not None for name in CREDENTIALS - {"userid"})
         values: dict[str, Any] = {}
         for name, variable in ENVIRONMENT.items():
             raw = env.get(variable)
-            if raw:
+            if raw and not (explicit and name in CREDENTIALS):
                 values[name] = raw
         values.update({key: value for key, value in given.items() if value is not None})
         try:
@@ -86,4 +96,4 @@ def _safe(exc: ValueError) -> str:
     return type(exc).__name__
 
 
-__all__ = ["DEFAULT_BASE_URL", "ENVIRONMENT", "ClientSettings"]
+__all__ = ["CREDENTIALS", "DEFAULT_BASE_URL", "ENVIRONMENT", "ClientSettings"]

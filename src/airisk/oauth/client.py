@@ -231,7 +231,7 @@ class _OAuth2Base:
         self._client_secret = settings.client_secret.get_secret_value() if settings.client_secret else None
         self.redirect_uri = redirect_uri
         self.scope = scope
-        self.userid = userid
+        self.userid = userid if userid is not None else settings.userid
         self.on_token = on_token
         self.leeway = leeway
         self.timeout = timeout
