@@ -160,6 +160,13 @@ def test_files_on_conversations_and_agents(client: Any, deployment: Any) -> None
         client.delete(f"/api/v1/agents/{deployment.agent_id}/files/{file_id}", headers=bearer(admin)).status_code == 204
     )
     assert client.get(f"/api/v1/agents/{deployment.agent_id}/files", headers=bearer(admin)).json()["data"] == []
+    program = {"name": "setup.exe", "content_base64": base64.b64encode(b"MZ...").decode()}
+    refused = client.post(
+        f"/api/v1/agents/{deployment.agent_id}/files", json={"files": [program]}, headers=bearer(admin)
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["type"] == "guardrail_blocked"
+    assert refused.json()["error"]["report"]["verdict"] == "block"
     not_base64 = {"name": "x.txt", "content_base64": "%%%"}
     assert (
         client.post(
@@ -308,3 +315,38 @@ def test_me_filters_and_conversation_deletion(client: Any, deployment: Any) -> N
     assert client.delete(f"/api/v1/conversations/{kept}", headers=alice).status_code == 403
     assert client.delete(f"/api/v1/conversations/{kept}", headers=admin).status_code == 204
     assert client.get(f"/api/v1/conversations/{kept}", headers=alice).status_code == 404
+
+
+def test_company_settings_and_scanner_defaults(client: Any, deployment: Any) -> None:
+    admin = bearer(deployment.token(client))
+    assert client.get("/api/v1/company", headers=admin).json()["name"] == "Acme"
+    changed = client.patch("/api/v1/company", json={"retention_days": 30}, headers=admin).json()
+    assert changed["retention_days"] == 30
+    policy = {"version": 1, "input": [{"type": "server_test_keyword", "words": ["banned"], "action": "block"}]}
+    saved = client.put("/api/v1/company/scanner-defaults", json=policy, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert client.get("/api/v1/company/scanner-defaults", headers=admin).json()["input"][0]["type"] == (
+        "server_test_keyword"
+    )
+    bad = client.put("/api/v1/company/scanner-defaults", json={"input": [{"type": "nope"}]}, headers=admin)
+    assert bad.status_code == 400
+    user = bearer(deployment.token(client, userid="alice"))
+    assert client.get("/api/v1/company", headers=user).status_code == 403
+
+
+def test_user_token_reaches_only_the_users_agents(client: Any, deployment: Any) -> None:
+    admin = bearer(deployment.token(client))
+    other = client.post("/api/v1/agents", json={"name": "finance-bot", "engine": "echo"}, headers=admin).json()
+    alice = bearer(deployment.token(client, userid="alice"))
+    assert [a["name"] for a in client.get("/api/v1/agents", headers=alice).json()["data"]] == ["helpdesk"]
+    assert client.post("/api/v1/conversations", json={"agent_id": other["id"]}, headers=alice).status_code == 404
+    assert client.post(f"/api/v1/agents/{other['id']}/ask", json={"text": "hi"}, headers=alice).status_code == 404
+    scan = client.post("/api/v1/scan", json={"text": "hi", "agent_id": other["id"]}, headers=alice)
+    assert scan.status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/users/{deployment.users['alice'].id}/agents", json={"id": other["id"]}, headers=admin
+        ).status_code
+        == 204
+    )
+    assert client.post("/api/v1/conversations", json={"agent_id": other["id"]}, headers=alice).status_code == 201

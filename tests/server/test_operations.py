@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -57,15 +58,15 @@ def test_chunked_body_over_the_limit_is_413(deployment_factory: Any) -> None:
 
 
 def test_airisk_serve_runs_two_workers_on_loopback(tmp_path: Any) -> None:
-    from conftest import free_port  # type: ignore[import-not-found]
-
     src = Path(__file__).resolve().parents[2] / "src"
     env = {
         **os.environ,
         "PYTHONPATH": str(src),
         "AIRISK_DATABASE_URL": str(tmp_path / "serve.db"),
     }
-    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
     process = subprocess.Popen(
         [sys.executable, "-m", "airisk", "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"],
         env=env,

@@ -20,7 +20,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture
 def fuzzed(deployment_factory: Any) -> Any:
-    return deployment_factory(rate_limit_per_minute=0)
+    from airisk.workspace import generate_secret_key
+
+    return deployment_factory(rate_limit_per_minute=0, secret_key=generate_secret_key())
 
 
 def test_api_conforms_to_its_openapi_document(fuzzed: Any) -> None:

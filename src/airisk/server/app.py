@@ -18,6 +18,7 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airisk import __version__
@@ -36,7 +37,15 @@ from airisk.server.limits import LimitExceeded
 from airisk.server.openapi import install_openapi
 from airisk.server.ratelimit import make_rate_limiter
 from airisk.server.settings import ServerSettings
-from airisk.workspace import Conflict, InvalidApiKey, InvalidInvitation, NotFound, PermissionDenied, Workspace
+from airisk.workspace import (
+    Conflict,
+    InvalidApiKey,
+    InvalidInvitation,
+    NotFound,
+    PermissionDenied,
+    SecretKeyMissing,
+    Workspace,
+)
 
 API_PREFIX = "/api/v1"
 access_log = logging.getLogger("airisk.server.access")
@@ -191,7 +200,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GuardrailBlocked)
     async def blocked(request: Request, exc: GuardrailBlocked) -> JSONResponse:
-        return error_response(422, "guardrail_blocked", str(exc), report=exc.report.to_dict(include_text=False))
+        return error_response(400, "guardrail_blocked", str(exc), report=exc.report.to_dict(include_text=False))
 
     app.add_exception_handler(LimitExceeded, handler(413, "limit_exceeded"))
     app.add_exception_handler(NotFound, handler(404, "not_found"))
@@ -203,6 +212,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InputError, handler(400, "invalid_request"))
     app.add_exception_handler(ConfigurationError, handler(400, "invalid_request"))
     app.add_exception_handler(EngineError, handler(502, "engine_error"))
+    app.add_exception_handler(SecretKeyMissing, handler(503, "not_configured"))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        """A change the database refused (a uniqueness race, a required field set to null): 409, no SQL."""
+        log.warning("database refused a change: %s", type(exc.orig).__name__)
+        return error_response(409, "conflict", "the change conflicts with the stored data")
+
     app.add_exception_handler(AiriskError, handler(400, "invalid_request"))
 
 
@@ -210,7 +227,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def build_context(settings: ServerSettings) -> ServerContext:
-    workspace = Workspace(settings.database_url, migrate=settings.migrate_on_start)
+    workspace = Workspace(settings.database_url, secret_key=settings.secret_key, migrate=settings.migrate_on_start)
     oauth = AuthorizationServer(
         workspace.store,
         access_ttl=settings.access_token_ttl,

@@ -17,6 +17,9 @@ class ServerSettings(BaseModel):
 
     database_url: str = Field(default="airisk.db", description="SQLite file path or postgresql+psycopg:// URL")
     redis_url: str | None = Field(default=None, description="shared rate limits across instances when set")
+    secret_key: str | None = Field(
+        default=None, repr=False, exclude=True, description="encrypts secrets and vaults at rest (AIRISK_SECRET_KEY)"
+    )
     migrate_on_start: bool = Field(default=True, description="run Alembic migrations when the app starts")
     default_policy: str = Field(default="basic", description="policy for scans without an agent or company policy")
     max_request_bytes: int = Field(default=8 * 1024 * 1024, gt=0)

@@ -14,4 +14,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "conflict"},
     413: {"model": ErrorBody, "description": "request, message or file count over the limit"},
     429: {"model": ErrorBody, "description": "rate limit reached; see Retry-After"},
+    502: {"model": ErrorBody, "description": "the agent's engine failed"},
+    503: {"model": ErrorBody, "description": "the server lacks a setting (e.g. AIRISK_SECRET_KEY)"},
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Response
 
 from airisk.server.auth import Principal, require
@@ -18,9 +20,12 @@ from airisk.workspace import (
     AuditEventOut,
     AuditFilter,
     AuditVerification,
+    CompanyOut,
+    CompanyUpdate,
     GroupCreate,
     GroupOut,
     Page,
+    ProviderSettingsOut,
     SecretOut,
 )
 
@@ -164,3 +169,40 @@ def run_archive(body: ArchiveRunIn, principal: Principal = Admin) -> ArchiveRun:
 @router.get("/archives", response_model=Page[ArchiveOut])
 def list_archives(principal: Principal = Admin, limit: int = Limit, after: str | None = After) -> Page[ArchiveOut]:
     return principal.actor.archive.list(limit=limit, cursor=after)
+
+
+# company
+
+
+@router.get("/company", response_model=CompanyOut, summary="The caller's company")
+def get_company(principal: Principal = Admin) -> CompanyOut:
+    return principal.actor.companies.get()
+
+
+@router.patch("/company", response_model=CompanyOut, summary="Edit the company (name, storage policy, retention)")
+def update_company(body: CompanyUpdate, principal: Principal = Admin) -> CompanyOut:
+    return principal.actor.companies.update(body)
+
+
+@router.get("/company/scanner-defaults", response_model=dict[str, Any], summary="Agent Scanner Defaults (a policy)")
+def get_scanner_defaults(principal: Principal = Admin) -> dict[str, Any]:
+    return principal.actor.companies.scanner_defaults().to_dict()
+
+
+@router.put("/company/scanner-defaults", response_model=dict[str, Any], summary="Replace the Agent Scanner Defaults")
+def set_scanner_defaults(body: dict[str, Any], principal: Principal = Admin) -> dict[str, Any]:
+    return principal.actor.companies.set_scanner_defaults(body).to_dict()
+
+
+@router.get("/company/providers", response_model=list[ProviderSettingsOut], summary="Engine settings (names only)")
+def list_provider_settings(principal: Principal = Admin) -> list[ProviderSettingsOut]:
+    return principal.actor.companies.provider_settings()
+
+
+@router.put(
+    "/company/providers/{engine}",
+    response_model=ProviderSettingsOut,
+    summary="Set an engine's company-wide settings (e.g. its API key; stored encrypted, never shown)",
+)
+def set_provider_settings(engine: str, body: dict[str, Any], principal: Principal = Admin) -> ProviderSettingsOut:
+    return principal.actor.companies.set_provider_settings(engine, body)
