@@ -79,6 +79,11 @@ async def test_async_admin_resources(deployment: Any) -> None:
         assert [e.action async for e in client.audit.list(action="groups.create")] == ["groups.create"]
         await client.archive.run(older_than_days=0)
         assert isinstance([a async for a in client.archive.list()], list)
+        assert (await client.company.get()).id == deployment.company_id
+        assert (await client.company.update(description="async")).description == "async"
+        assert isinstance(await client.company.scanner_defaults(), dict)
+        await client.company.set_provider("anthropic", {"api_key": "sk-ant-x"})
+        assert [p.engine for p in await client.company.providers()] == ["anthropic"]
         await client.groups.delete(group)
         await client.users.delete(user)
         await client.agents.delete(agent)

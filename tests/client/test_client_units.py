@@ -42,6 +42,7 @@ def test_which_answers_are_retried() -> None:
         assert not b.should_retry_status(status, {}, None)
     assert b.should_retry_status(409, {}, {"error": {"type": "locked"}})
     assert not b.should_retry_status(409, {}, {"error": {"type": "conflict"}})
+    assert not b.should_retry_status(503, {}, {"error": {"type": "not_configured"}})
     assert not b.should_retry_status(503, {"x-should-retry": "false"}, None)
     assert b.should_retry_status(400, {"x-should-retry": "true"}, None)
 
@@ -58,9 +59,11 @@ def test_which_answers_are_retried() -> None:
         (409, {"error": {"type": "conversation_limit_reached", "message": "full"}}, e.APIConversationLimitReached,
          errors.ConversationLimitReached),
         (413, {"error": {"type": "limit_exceeded", "message": "big"}}, e.APIRequestTooLarge, errors.InputError),
-        (422, {"error": {"type": "guardrail_blocked", "message": "no", "report": {"direction": "input",
+        (400, {"error": {"type": "guardrail_blocked", "message": "no", "report": {"direction": "input",
                                                                                  "verdict": "block"}}},
          e.APIGuardrailBlocked, errors.GuardrailBlocked),
+        (503, {"error": {"type": "not_configured", "message": "no key"}}, e.APINotConfiguredError,
+         errors.ConfigurationError),
         (429, {"error": {"type": "rate_limited", "message": "slow"}}, e.APIRateLimitError, errors.RateLimitError),
         (502, {"error": {"type": "engine_error", "message": "vendor"}}, e.APIEngineError, errors.UnavailableError),
         (503, None, e.APIServerError, errors.UnavailableError),

@@ -76,7 +76,7 @@ def test_conversation_files_are_scanned(deployment: Any) -> None:
         with pytest.raises(errors.GuardrailBlocked) as refused:
             conv.add_file(FileAttachment(name="tool.exe", content=b"MZ"))
         assert isinstance(refused.value, APIGuardrailBlocked)
-        assert refused.value.status == 422 and refused.value.report.blocked
+        assert refused.value.status in (400, 422) and refused.value.report.blocked
         assert refused.value.request_id
         assert [f.name for f in conv.files()] == ["notes.txt"]
         reply = conv.ask("see attached", files=[FileAttachment(name="more.txt", content=b"x")])
@@ -144,6 +144,17 @@ def test_admin_resources(deployment: Any) -> None:
         assert run.conversations >= 0
         assert isinstance(list(client.archive.list()), list)
 
+        company = client.company.get()
+        assert company.id == deployment.company_id
+        assert client.company.update(retention_days=30).retention_days == 30
+        defaults = {"version": 1, "input": [{"type": "client_test_keyword", "words": ["banned"], "action": "block"}]}
+        client.company.set_scanner_defaults(defaults)
+        assert client.company.scanner_defaults()["input"][0]["type"] == "client_test_keyword"
+        assert client.scan("a banned word", agent=created).blocked  # company defaults merge under the agent's
+        provider = client.company.set_provider("openai", {"api_key": "sk-company-key"})
+        assert provider.engine == "openai" and "sk-company-key" not in provider.model_dump_json()
+        assert [p.engine for p in client.company.providers()] == ["openai"]
+
         client.groups.delete(group)
         client.users.delete(user)
         client.agents.delete(created)
@@ -197,7 +208,9 @@ def _public(cls: type) -> dict[str, list[str]]:
 def test_sync_and_async_clients_have_the_same_surface() -> None:
     sync, asynchronous = Client("http://127.0.0.1:9"), AsyncClient("http://127.0.0.1:9")
     assert _public(Client) == _public(AsyncClient)
-    for namespace in ("agents", "conversations", "files", "users", "groups", "api_keys", "secrets", "audit", "archive"):
+    namespaces = ("agents", "conversations", "files", "users", "groups", "api_keys", "secrets", "audit", "archive",
+                  "company")
+    for namespace in namespaces:
         assert _public(type(getattr(sync, namespace))) == _public(type(getattr(asynchronous, namespace))), namespace
     from airisk.client import AsyncRemoteAgent, AsyncRemoteConversation
 

@@ -89,6 +89,7 @@ class AsyncClient:
         self.secrets = AsyncSecrets(self)
         self.audit = AsyncAudit(self)
         self.archive = AsyncArchive(self)
+        self.company = AsyncCompany(self)
 
     def __repr__(self) -> str:
         return f"AsyncClient(base_url={self.settings.base_url!r}, credential={self.settings.credential_kind})"
@@ -580,6 +581,33 @@ class AsyncArchive(_Resource):
 
     def list(self, *, limit: int | None = None) -> AsyncPaginator[m.ArchiveInfo]:
         return self._client._page("/archives", _model(m.ArchiveInfo), {"limit": limit})
+
+
+class AsyncCompany(_Resource):
+    """The caller's company (admin scope): settings, Agent Scanner Defaults, engine settings."""
+
+    async def get(self) -> m.CompanyInfo:
+        return m.CompanyInfo.model_validate(await self._client.request("GET", "/company"))
+
+    async def update(self, **changes: Any) -> m.CompanyInfo:
+        """Change name, description, website, contact_email, message_storage or retention_days."""
+        return m.CompanyInfo.model_validate(await self._client.request("PATCH", "/company", json=changes))
+
+    async def scanner_defaults(self) -> dict[str, Any]:
+        """The policy merged under every agent's own (a policy dict)."""
+        return dict(await self._client.request("GET", "/company/scanner-defaults"))
+
+    async def set_scanner_defaults(self, policy: dict[str, Any]) -> dict[str, Any]:
+        return dict(await self._client.request("PUT", "/company/scanner-defaults", json=policy))
+
+    async def providers(self) -> list[m.ProviderSettings]:
+        raw = await self._client.request("GET", "/company/providers")
+        return [m.ProviderSettings.model_validate(item) for item in raw]
+
+    async def set_provider(self, engine: str, settings: dict[str, Any]) -> m.ProviderSettings:
+        """Set an engine's company-wide settings (an API key is stored encrypted and never shown again)."""
+        raw = await self._client.request("PUT", f"/company/providers/{engine}", json=settings)
+        return m.ProviderSettings.model_validate(raw)
 
 
 __all__ = ["AsyncClient", "AsyncRemoteAgent", "AsyncRemoteConversation"]

@@ -25,8 +25,9 @@ log = logging.getLogger("airisk.client")
 
 API_PREFIX = "/api/v1"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-# 409s this server answers for states that waiting cannot change: retrying them only adds delay
-FINAL_CONFLICTS = frozenset({"conflict", "conversation_limit_reached"})
+# error kinds of this server that waiting cannot change (an existing object, a full conversation,
+# a missing server setting): retrying them only adds delay
+FINAL_ERRORS = frozenset({"conflict", "conversation_limit_reached", "not_configured"})
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 USER_AGENT = f"airisk-python/{__version__}"
 
@@ -59,15 +60,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def should_retry_status(status: int, headers: Mapping[str, str], body: Any) -> bool:
-    """Retry 408, 409 (unless a final conflict), 429 and 5xx; an explicit ``x-should-retry`` wins."""
+    """Retry 408, 409, 429 and 5xx unless the error kind is final; an explicit ``x-should-retry`` wins."""
     explicit = headers.get("x-should-retry")
     if explicit in ("true", "false"):
         return explicit == "true"
     if status not in RETRY_STATUSES and status < 500:
         return False
-    if status == 409:
-        return error_type(body) not in FINAL_CONFLICTS
-    return True
+    return error_type(body) not in FINAL_ERRORS
 
 
 def backoff_delay(settings: ClientSettings, attempt: int, retry_after: float | None) -> float:
@@ -140,12 +139,14 @@ def status_error(status: int, headers: Mapping[str, str], body: Any) -> e.APISta
         "body": body,
     }
     cls: type[e.APIStatusError]
-    if status == 422 and kind == "guardrail_blocked":
+    if kind == "guardrail_blocked":
         return e.APIGuardrailBlocked(message, report=_report_from(body), **fields)
     if status == 409 and kind == "conversation_limit_reached":
         cls = e.APIConversationLimitReached
     elif status == 502 and kind == "engine_error":
         cls = e.APIEngineError
+    elif status == 503 and kind == "not_configured":
+        cls = e.APINotConfiguredError
     elif status in (400, 422):
         cls = e.APIBadRequestError
     else:

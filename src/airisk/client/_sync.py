@@ -99,6 +99,7 @@ class Client:
         self.secrets = Secrets(self)
         self.audit = Audit(self)
         self.archive = Archive(self)
+        self.company = Company(self)
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.settings.base_url!r}, credential={self.settings.credential_kind})"
@@ -653,6 +654,33 @@ class Archive(_Resource):
 
     def list(self, *, limit: int | None = None) -> SyncPage[m.ArchiveInfo]:
         return self._client._page("/archives", _model(m.ArchiveInfo), {"limit": limit})
+
+
+class Company(_Resource):
+    """The caller's company (admin scope): settings, Agent Scanner Defaults, engine settings."""
+
+    def get(self) -> m.CompanyInfo:
+        return m.CompanyInfo.model_validate(self._client.request("GET", "/company"))
+
+    def update(self, **changes: Any) -> m.CompanyInfo:
+        """Change name, description, website, contact_email, message_storage or retention_days."""
+        return m.CompanyInfo.model_validate(self._client.request("PATCH", "/company", json=changes))
+
+    def scanner_defaults(self) -> dict[str, Any]:
+        """The policy merged under every agent's own (a policy dict)."""
+        return dict(self._client.request("GET", "/company/scanner-defaults"))
+
+    def set_scanner_defaults(self, policy: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._client.request("PUT", "/company/scanner-defaults", json=policy))
+
+    def providers(self) -> list[m.ProviderSettings]:
+        raw = self._client.request("GET", "/company/providers")
+        return [m.ProviderSettings.model_validate(item) for item in raw]
+
+    def set_provider(self, engine: str, settings: dict[str, Any]) -> m.ProviderSettings:
+        """Set an engine's company-wide settings (an API key is stored encrypted and never shown again)."""
+        raw = self._client.request("PUT", f"/company/providers/{engine}", json=settings)
+        return m.ProviderSettings.model_validate(raw)
 
 
 __all__ = ["Client", "RemoteAgent", "RemoteConversation"]

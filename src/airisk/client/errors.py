@@ -98,7 +98,7 @@ class APIRequestTooLarge(APIStatusError, errors.InputError):
 
 
 class APIGuardrailBlocked(APIStatusError, errors.GuardrailBlocked):
-    """422: the server's scanners refused the request; ``report`` says which and why."""
+    """``guardrail_blocked``: the server's scanners refused the request (a file); ``report`` says why."""
 
     report: ScanReport
 
@@ -109,6 +109,10 @@ class APIRateLimitError(APIStatusError, errors.RateLimitError):
 
 class APIServerError(APIStatusError, errors.UnavailableError):
     """5xx: the server failed or is unavailable."""
+
+
+class APINotConfiguredError(APIServerError, errors.ConfigurationError):
+    """503 ``not_configured``: the server lacks a setting the call needs (e.g. AIRISK_SECRET_KEY)."""
 
 
 class APIEngineError(APIServerError):
@@ -124,6 +128,7 @@ __all__ = [
     "APIEngineError",
     "APIError",
     "APIGuardrailBlocked",
+    "APINotConfiguredError",
     "APINotFoundError",
     "APIPermissionDeniedError",
     "APIRateLimitError",

@@ -194,6 +194,25 @@ class ArchiveRun(_Model):
     messages: int = 0
 
 
+class CompanyInfo(_Model):
+    id: str
+    name: str
+    description: str = ""
+    website: str | None = None
+    contact_email: str | None = None
+    message_storage: str = "original"
+    retention_days: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ProviderSettings(_Model):
+    """A company's settings for one engine: the names of what is set, never the values."""
+
+    engine: str
+    keys: list[str] = Field(default_factory=list)
+
+
 class Health(_Model):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
@@ -208,11 +227,13 @@ __all__ = [
     "ArchiveRun",
     "AuditEvent",
     "AuditVerification",
+    "CompanyInfo",
     "ConversationInfo",
     "FileInfo",
     "GroupInfo",
     "Health",
     "MessageInfo",
+    "ProviderSettings",
     "SecretInfo",
     "UserInfo",
     "UserToken",
