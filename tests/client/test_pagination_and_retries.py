@@ -149,3 +149,39 @@ async def test_async_retries_503_and_429(deployment: Any, slept: list[float]) ->
         faults.fail("POST", "/api/v1/scan", 503, times=3)
         with pytest.raises(APIServerError):
             await client.scan("hello")
+
+
+def test_timeouts_are_retried_then_typed(slept: list[float]) -> None:
+    """A server that accepts the connection and never answers: the read timeout applies."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with Client(url, api_key="ark_x", timeout=0.3, max_retries=1) as client:
+            with pytest.raises(errors.EngineTimeoutError) as timed_out:
+                client.scan("hello")
+            assert isinstance(timed_out.value, APIConnectionError) and len(slept) == 1
+            assert len(accepted) == 2  # the first attempt and one retry
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for connection in accepted:
+            connection.close()
+        listener.close()
