@@ -199,3 +199,16 @@ async def test_async_client_with_a_sync_oauth_client(deployment: Any, monkeypatc
         assert (await client.users.me()).id == deployment.users["bob"].id
     assert oauth.token is not None  # not owned by the client: still usable
     oauth.close()
+
+
+def test_token_endpoint_outages_are_retried_for_client_credentials(deployment: Any) -> None:
+    from airisk.oauth import OAuth2Error
+
+    deployment.faults.fail("POST", "/oauth/token", 503, times=2)
+    with OAuth2Client(deployment.url, deployment.client_id, deployment.client_secret, max_retries=2) as oauth:
+        assert oauth.client_credentials().access_token
+        assert deployment.faults.count("POST", "/oauth/token") == 3
+        deployment.faults.fail("POST", "/oauth/token", 503, times=3)
+        with pytest.raises(errors.UnavailableError) as down:
+            oauth.client_credentials()
+        assert isinstance(down.value, OAuth2Error) and down.value.status == 503
