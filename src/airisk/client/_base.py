@@ -11,7 +11,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -290,12 +290,3 @@ _ENGINE_KINDS = frozenset(
     }
 )
 
-
-def join_path(*parts: str) -> str:
-    return "/".join(part.strip("/") for part in parts)
-
-
-def as_list(values: Sequence[str] | str | None) -> list[str]:
-    if values is None:
-        return []
-    return [values] if isinstance(values, str) else list(values)
