@@ -28,6 +28,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--slice-field", help="break metrics down by this field")
     parser.add_argument("--direction", choices=["input", "output"], default="input")
     parser.add_argument("--limit", type=int, help="evaluate only the first N rows (after --split)")
+    parser.add_argument("--entities", nargs="+", metavar="ENTITY",
+                        help="span datasets: score only these entity types (labels and predictions)")
+    parser.add_argument("--matching", choices=["overlap", "exact", "token"], default="overlap",
+                        help="span datasets: how a predicted span matches a labelled one")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_run)
@@ -68,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             raise ConfigurationError("--set applies to --scanner; edit the policy file instead")
         target = ScannerPipeline.from_policy(args.policy)
     if rows and "spans" in rows[0]:
-        result: Any = _span_evaluation(target, rows, not args.quiet)
+        result: Any = _span_evaluation(target, rows, args)
     else:
         result = evaluate(
             target, rows, text_field=args.text_field, label_field=args.label_field, slice_field=args.slice_field,
@@ -78,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _span_evaluation(target: Any, rows: list[dict[str, Any]], progress: bool) -> Any:
+def _span_evaluation(target: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> Any:
     try:
         from airisk.span_evaluation import evaluate_spans
     except ImportError as exc:
@@ -87,4 +91,6 @@ def _span_evaluation(target: Any, rows: list[dict[str, Any]], progress: bool) ->
         if exc.name not in ("airisk.span_evaluation", None):
             raise
         raise MissingDependencyError("span evaluation (airisk.span_evaluation)", "pii") from None
-    return evaluate_spans(target, rows, progress=progress)
+    return evaluate_spans(
+        target, rows, entities=args.entities, matching=args.matching, progress=not args.quiet
+    )
