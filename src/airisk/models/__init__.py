@@ -87,6 +87,16 @@ register_artifact(
         source=f"pip package {MINILM_SOURCE_PACKAGE}=={MINILM_SOURCE_VERSION}",
     )
 )
+register_artifact(
+    Artifact(
+        name="prompt-injection-head",
+        description="prompt-injection logistic head over MiniLM embeddings (training/train_prompt_injection.py)",
+        kind="packaged",
+        files=("prompt_injection_head.npz",),
+        pinned={"prompt_injection_head.npz": "2dcbdf2c990e1fbb37710a42a5c1aedac5b7c8790285235acdf608e3fae54976"},
+        source="airisk package data",
+    )
+)
 
 
 def artifacts() -> list[Artifact]:

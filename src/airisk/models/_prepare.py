@@ -170,8 +170,10 @@ def prepare(names: list[str] | None, *, force: bool, install: bool, progress: bo
     for artifact in wanted:
         current = status(artifact.name)
         if artifact.kind == "prepared" and (force or not current.ok):
-            target = current.path or model_dir() / artifact.name
-            _BUILDERS[artifact.name](target, install, progress)
+            builder = _BUILDERS.get(artifact.name)
+            if builder is None:
+                raise ModelArtifactMissing(f"no preparation step is registered for {artifact.name!r}")
+            builder(current.path or model_dir() / artifact.name, install, progress)
             _verified.clear()
             current = status(artifact.name)
         results.append(current)

@@ -1,0 +1,160 @@
+"""Train the prompt-injection classifier head on the shared MiniLM encoder.
+
+Usage (from the repository root, after ``airisk models prepare``)::
+
+    PYTHONPATH=src python training/train_prompt_injection.py [--data ../shared/data] [--out PATH]
+
+Training data:
+- deepset/prompt-injections, TRAIN split only (the test split is kept for evaluation).
+  Policy relabel: rows that are *only* an "I want you to act as …" role-play request (the
+  awesome-chatgpt-prompts style deepset marks as injections because its target app was a
+  newspaper bot) are trained as benign, since our policy treats role-play as legitimate.
+  Rows that also try to override instructions keep their label.
+- templated rows from ``training/pi_synthetic.py`` (see its docstring for why and what).
+
+Not used for training: deepset TEST, NotInject, giskard_garak and the held-out role-play
+set — they are evaluation data only.
+
+The operating threshold is chosen on out-of-fold predictions (5-fold CV on the training
+rows) as the lowest score keeping the false-positive rate on benign training rows at or
+under ``--target-fpr``, and folded into the bias so that a score of 0.5 is that threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "training"))
+
+ROLEPLAY_ONLY = re.compile(
+    r"^\s*(I want you to act as|Ich möchte, dass (Sie|du) als .{0,60}(fungieren|agieren|auftreten|handeln))",
+    re.IGNORECASE,
+)
+OVERRIDE_CUE = re.compile(
+    r"ignore|forget|vergiss|ignorier|disregard|system prompt|jailbreak|no restrictions|keine regeln|print the above",
+    re.IGNORECASE,
+)
+
+
+def shared_data_dir() -> Path:
+    """``shared/data`` beside the repository (or beside any parent folder), or $AIRISK_SHARED_DATA."""
+    import os
+
+    if os.environ.get("AIRISK_SHARED_DATA"):
+        return Path(os.environ["AIRISK_SHARED_DATA"])
+    for parent in ROOT.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return ROOT.parent / "shared" / "data"
+
+
+def load_jsonl(path: Path) -> list[dict[str, object]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def training_rows(data_dir: Path) -> list[dict[str, object]]:
+    from pi_synthetic import generate
+
+    rows = []
+    for row in load_jsonl(data_dir / "prompt_injection" / "deepset.jsonl"):
+        if row["split"] != "train":
+            continue
+        text = str(row["text"])
+        label = int(row["label"])  # type: ignore[call-overload]
+        source = "deepset_train"
+        if label == 1 and ROLEPLAY_ONLY.search(text) and not OVERRIDE_CUE.search(text):
+            label, source = 0, "deepset_train_roleplay_relabelled"
+        rows.append({"text": text, "label": label, "source": source})
+    rows.extend(generate())
+    return rows
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, c: float, folds: int = 5) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = np.zeros(len(y))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x[train], y[train])
+        scores[test] = model.predict_proba(x[test])[:, 1]
+    return scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=shared_data_dir())
+    parser.add_argument("--out", type=Path, default=ROOT / "src/airisk/models/data/prompt_injection_head.npz")
+    parser.add_argument("--target-fpr", type=float, default=0.01)
+    args = parser.parse_args()
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from airisk.models.encoder import get_encoder
+    from airisk.models.heads import LinearHead
+
+    rows = training_rows(args.data)
+    texts = [str(r["text"]) for r in rows]
+    y = np.array([int(r["label"]) for r in rows])  # type: ignore[call-overload]
+    started = time.perf_counter()
+    x = get_encoder().encode(texts)
+    print(f"encoded {len(texts)} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+
+    best = None
+    for c in (1.0, 4.0, 16.0, 64.0):
+        oof = out_of_fold(x, y, c)
+        auc = roc_auc_score(y, oof)
+        print(f"C={c:<5} out-of-fold ROC-AUC {auc:.4f}", file=sys.stderr)
+        if best is None or auc > best[1]:
+            best = (c, auc, oof)
+    assert best is not None
+    c, auc, oof = best
+    benign = np.sort(oof[y == 0])
+    allowed = math.floor(args.target_fpr * len(benign))
+    threshold = float(benign[len(benign) - allowed - 1]) + 1e-6 if allowed < len(benign) else 0.5
+    recall = float((oof[y == 1] >= threshold).mean())
+    print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {args.target_fpr}",
+          file=sys.stderr)
+
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
+    shift = math.log(threshold / (1 - threshold))
+    sources: dict[str, int] = {}
+    for row in rows:
+        sources[str(row["source"])] = sources.get(str(row["source"]), 0) + 1
+    head = LinearHead(
+        weights=model.coef_[0].astype(np.float32),
+        bias=np.array([model.intercept_[0] - shift], dtype=np.float32),
+        labels=["injection"],
+        metadata={
+            "encoder": "minilm-l6-v2",
+            "trained_by": "training/train_prompt_injection.py",
+            "rows": len(rows),
+            "sources": sources,
+            "C": c,
+            "oof_roc_auc": round(float(auc), 4),
+            "operating_threshold_raw": round(threshold, 6),
+            "operating_point": f"score 0.5 = out-of-fold FPR <= {args.target_fpr} on benign training rows",
+            "oof_recall_at_operating_point": round(recall, 4),
+        },
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    head.save(args.out)
+    from airisk.models import sha256_file
+
+    print(json.dumps({"out": str(args.out), "sha256": sha256_file(args.out), **head.metadata}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
