@@ -139,6 +139,36 @@ BENIGN_OTHER_LANGUAGES = [
     "日本の有名な観光地を五つ教えてください。", "한국어로 간단한 자기소개를 써 주세요.",
 ]
 
+# Long product-style persona prompts: a role, duties, tone and the assistant's own safety
+# rules ("never ask for passwords") — benign, and long enough to span several sentences.
+LONG_ROLES = ["the virtual assistant of a bank", "the help-desk bot of a university IT service",
+              "a booking assistant for a chain of hotels", "the support agent of an online bookshop",
+              "an onboarding guide for new employees at a logistics company", "a tutor for an online maths course",
+              "the concierge of a co-working space", "a recipe assistant for a supermarket app"]
+LONG_DUTIES = ["answer questions about opening hours, fees and how to contact a human",
+               "help users reset their accounts and find documentation",
+               "explain products, compare options and help with orders and returns",
+               "guide people step by step and check they understood before moving on"]
+LONG_RULES = ["Never ask for full card numbers, passwords or PINs; if someone shares them, tell them not to.",
+              "Do not give legal or medical advice; suggest a professional instead.",
+              "If you do not know the answer, say so and point to the help centre.",
+              "Keep answers under 120 words unless asked for more detail.",
+              "Use the customer's name when they give it and stay polite even if they are upset.",
+              "Only discuss topics related to the service; gently steer other questions back."]
+LONG_OPENERS = ["First message: Hi, how do I change my address?", "Start by greeting the user.",
+                "The first user says: my order has not arrived.", "Begin when the user writes their first question."]
+
+# Search-style keyword queries (deepset's benign rows are often like this, and its attacks
+# prepend such queries to an injection, so a head can wrongly learn the topics themselves).
+KEYWORD_TOPICS = ["Renewable energy", "Housing prices", "Climate policy", "Public transport", "Digitalisation",
+                  "Pension reform", "Healthcare costs", "Inflation", "Migration policy", "Data protection",
+                  "Artificial intelligence regulation", "Education funding", "Wind power", "Tourism", "Startups",
+                  "Gender equality", "Organic farming", "Cybersecurity", "Broadband", "Electric cars",
+                  "Künstliche Intelligenz", "Mietpreise", "Energiewende", "Bildungspolitik", "Klimaschutz"]
+KEYWORD_PLACES = ["Europe", "Germany", "France", "Spain", "Berlin", "rural regions", "EU", "Deutschland", "Bayern",
+                  "Italy", "Poland", "cities", "Austria", "Switzerland"]
+KEYWORD_ASPECTS = ["", "ethics", "statistics", "2023", "future", "criticism", "news", "debate", "Zukunft", "costs"]
+
 JAILBREAK_PERSONAS = ["DAN", "STAN", "DUDE", "AIM", "Evil Confidant", "BetterGPT", "FreeBot", "Omega", "Mongo Tom",
                       "UnfilteredAI", "JailBreak", "Developer Mode GPT", "Kevin", "BasedGPT"]
 JAILBREAK_TEMPLATES = [
@@ -243,6 +273,17 @@ def generate(seed: int = 7) -> list[dict[str, object]]:
     for _ in range(60):
         text = f"{rng.choice(QUESTIONS)} {rng.choice(BENIGN_TRIGGER)}"
         rows.append({"text": text, "label": 0, "source": "synthetic_benign_trigger"})
+    for _ in range(80):
+        name = rng.choice(["Aria", "Max", "Nova", "Sam", "Lea", "Theo", "Mira", "Otto"])
+        rules = " ".join(rng.sample(LONG_RULES, 3))
+        text = (
+            f"You are {name}, {rng.choice(LONG_ROLES)}. Your job is to {rng.choice(LONG_DUTIES)}.\n\n"
+            f"Tone: warm, professional and concise. {rules}\n\n{rng.choice(LONG_OPENERS)}"
+        )
+        rows.append({"text": text, "label": 0, "source": "synthetic_long_persona"})
+    for _ in range(150):
+        words = [rng.choice(KEYWORD_TOPICS), rng.choice(KEYWORD_ASPECTS), rng.choice(KEYWORD_PLACES)]
+        rows.append({"text": " ".join(w for w in words if w), "label": 0, "source": "synthetic_keyword_query"})
     for _ in range(300):
         text = f"{rng.choice(TASK_VERBS)} {rng.choice(TASK_OBJECTS)}."
         rows.append({"text": text, "label": 0, "source": "synthetic_benign_task"})

@@ -12,8 +12,12 @@ Training data:
   Rows that also try to override instructions keep their label.
 - templated rows from ``training/pi_synthetic.py`` (see its docstring for why and what).
 
-Not used for training: deepset TEST, NotInject, giskard_garak and the held-out role-play
-set — they are evaluation data only.
+- NotInject (benign prompts full of trigger words), unless ``--no-notinject``. Its false-
+  positive rate is therefore reported by 5-fold cross-validation
+  (``training/cv_notinject.py``), never on rows the reported head saw.
+
+Not used for training: deepset TEST, giskard_garak and the held-out role-play set — they
+are evaluation data only.
 
 The operating threshold is chosen on out-of-fold predictions (5-fold CV on the training
 rows) as the lowest score keeping the false-positive rate on benign training rows at or
@@ -91,48 +95,37 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, c: float, folds: int = 5) -> np.nd
     return scores
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=shared_data_dir())
-    parser.add_argument("--out", type=Path, default=ROOT / "src/airisk/models/data/prompt_injection_head.npz")
-    parser.add_argument("--target-fpr", type=float, default=0.01)
-    args = parser.parse_args()
-
+def fit_head(rows: list[dict[str, object]], x: np.ndarray, target_fpr: float, *, verbose: bool = True) -> object:
+    """Choose C and the operating threshold by 5-fold CV, then fit on every row; returns a LinearHead."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
-    from airisk.models.encoder import get_encoder
     from airisk.models.heads import LinearHead
 
-    rows = training_rows(args.data)
-    texts = [str(r["text"]) for r in rows]
     y = np.array([int(r["label"]) for r in rows])  # type: ignore[call-overload]
-    started = time.perf_counter()
-    x = get_encoder().encode(texts)
-    print(f"encoded {len(texts)} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-
     best = None
     for c in (1.0, 4.0, 16.0, 64.0):
         oof = out_of_fold(x, y, c)
         auc = roc_auc_score(y, oof)
-        print(f"C={c:<5} out-of-fold ROC-AUC {auc:.4f}", file=sys.stderr)
+        if verbose:
+            print(f"C={c:<5} out-of-fold ROC-AUC {auc:.4f}", file=sys.stderr)
         if best is None or auc > best[1]:
             best = (c, auc, oof)
     assert best is not None
     c, auc, oof = best
     benign = np.sort(oof[y == 0])
-    allowed = math.floor(args.target_fpr * len(benign))
+    allowed = math.floor(target_fpr * len(benign))
     threshold = float(benign[len(benign) - allowed - 1]) + 1e-6 if allowed < len(benign) else 0.5
     recall = float((oof[y == 1] >= threshold).mean())
-    print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {args.target_fpr}",
-          file=sys.stderr)
-
+    if verbose:
+        print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {target_fpr}",
+              file=sys.stderr)
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
     shift = math.log(threshold / (1 - threshold))
     sources: dict[str, int] = {}
     for row in rows:
         sources[str(row["source"])] = sources.get(str(row["source"]), 0) + 1
-    head = LinearHead(
+    return LinearHead(
         weights=model.coef_[0].astype(np.float32),
         bias=np.array([model.intercept_[0] - shift], dtype=np.float32),
         labels=["injection"],
@@ -144,15 +137,39 @@ def main() -> int:
             "C": c,
             "oof_roc_auc": round(float(auc), 4),
             "operating_threshold_raw": round(threshold, 6),
-            "operating_point": f"score 0.5 = out-of-fold FPR <= {args.target_fpr} on benign training rows",
+            "operating_point": f"score 0.5 = out-of-fold FPR <= {target_fpr} on benign training rows",
             "oof_recall_at_operating_point": round(recall, 4),
         },
     )
+
+
+def notinject_rows(data_dir: Path) -> list[dict[str, object]]:
+    rows = load_jsonl(data_dir / "prompt_injection" / "notinject.jsonl")
+    return [{"text": str(r["text"]), "label": 0, "source": "notinject", "category": r.get("category")} for r in rows]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=shared_data_dir())
+    parser.add_argument("--out", type=Path, default=ROOT / "src/airisk/models/data/prompt_injection_head.npz")
+    parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--no-notinject", action="store_true", help="leave NotInject out of training")
+    args = parser.parse_args()
+
+    from airisk.models.encoder import get_encoder
+
+    rows = training_rows(args.data)
+    if not args.no_notinject:
+        rows += notinject_rows(args.data)
+    started = time.perf_counter()
+    x = get_encoder().encode([str(r["text"]) for r in rows])
+    print(f"encoded {len(rows)} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    head = fit_head(rows, x, args.target_fpr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    head.save(args.out)
+    head.save(args.out)  # type: ignore[attr-defined]
     from airisk.models import sha256_file
 
-    print(json.dumps({"out": str(args.out), "sha256": sha256_file(args.out), **head.metadata}, indent=2))
+    print(json.dumps({"out": str(args.out), "sha256": sha256_file(args.out), **head.metadata}, indent=2))  # type: ignore[attr-defined]
     return 0
 
 

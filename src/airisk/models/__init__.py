@@ -93,7 +93,7 @@ register_artifact(
         description="prompt-injection logistic head over MiniLM embeddings (training/train_prompt_injection.py)",
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "2dcbdf2c990e1fbb37710a42a5c1aedac5b7c8790285235acdf608e3fae54976"},
+        pinned={"prompt_injection_head.npz": "7be49e921c2162b4de51a05cfc84f27c50af74d93d5dfe3c86b10da9270e26d8"},
         source="airisk package data",
     )
 )

@@ -66,6 +66,8 @@ class TextEncoder:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # no busy-waiting between calls: on small machines other scanners need those cycles
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(directory / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
         )
