@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airisk.errors import ConfigurationError, ScannerError, ScannerTimeout
 from airisk.pipeline import ScannerPipeline
@@ -191,3 +193,52 @@ def test_scan_many_blocks_only_the_message_whose_verdict_is_malformed() -> None:
     reports = ScannerPipeline(input=[scanner]).scan_many(["a", "b", "c", "d"])
     assert [r.verdict for r in reports] == [Verdict.PASS, Verdict.PASS, Verdict.PASS, Verdict.BLOCK]
     assert "MalformedVerdict" in (reports[3].results[0].error or "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=20),
+            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+            max_leaves=12,
+        ).map(json.dumps),
+        st.fixed_dictionaries(
+            {
+                "violation": st.one_of(st.booleans(), st.text(max_size=5), st.integers()),
+                "score": st.one_of(st.floats(allow_nan=True), st.integers(), st.text(max_size=5), st.booleans()),
+                "reason": st.one_of(st.text(max_size=10), st.integers()),
+                "categories": st.one_of(st.lists(st.text(max_size=5), max_size=3), st.text(max_size=5)),
+            }
+        ).map(json.dumps),
+    )
+)
+def test_any_judge_reply_parses_or_fails_closed(reply: str) -> None:
+    """Whatever the judge says, the result is a valid verdict or MalformedVerdict — nothing else."""
+    try:
+        verdict = parse_verdict(reply)
+    except MalformedVerdict:
+        return
+    assert isinstance(verdict.violation, bool)
+    assert 0.0 <= verdict.score <= 1.0
+    assert isinstance(verdict.reason, str) and all(isinstance(c, str) for c in verdict.categories)
+
+
+def test_policy_file_builds_the_judge_by_engine_name() -> None:
+    policy = {
+        "version": 1,
+        "input": [
+            {
+                "type": "ai_policy",
+                "policy": POLICY,
+                "engine": "echo",
+                "engine_settings": {"replies": [verdict(True, 0.8, "competitor")]},
+                "action": "flag",
+            }
+        ],
+    }
+    pipeline = ScannerPipeline.from_policy(policy)
+    report = pipeline.scan_input("What does RivalCorp charge?")
+    assert report.verdict is Verdict.FLAG
+    assert pipeline.to_policy().input[0].settings["policy"] == POLICY

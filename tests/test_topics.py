@@ -150,3 +150,20 @@ def test_score_is_half_at_threshold_and_monotonic(similarity: float, threshold: 
     score = similarity_score(similarity, threshold)
     assert 0.0 <= score <= 1.0
     assert (score >= 0.5) == (similarity >= threshold) or abs(similarity - threshold) < 1e-9
+
+
+def test_policy_file_with_plain_names_and_full_topics() -> None:
+    policy = {
+        "version": 1,
+        "input": [
+            {"type": "topics", "banned": ["weapons", {"name": "cooking", "examples": COOKING.examples}]},
+            {"type": "toxicity", "thresholds": {"obscene": None}},
+        ],
+    }
+    pipeline = ScannerPipeline.from_policy(policy)
+    report = pipeline.scan_input("What's a good recipe for lasagne with spinach?")
+    assert report.blocked
+    assert report.result("topics").findings[0].detail["topic"] == "cooking"
+    assert report.result("toxicity").verdict is Verdict.PASS
+    rebuilt = ScannerPipeline.from_policy(pipeline.to_policy().model_dump(mode="json"))
+    assert [t.name for t in rebuilt.input[0].config.banned] == ["weapons", "cooking"]
