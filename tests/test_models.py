@@ -132,7 +132,8 @@ def test_cli_verify_fails_on_missing(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, airisk, airisk.models, airisk.models.encoder, airisk.models.heads;"
+        "import sys, airisk, airisk.models, airisk.models.encoder, airisk.models.heads, airisk.evaluation;"
+        "import airisk.scanners.prompt_injection, airisk.cli.models, airisk.cli.evaluate;"
         "heavy = {'numpy', 'onnxruntime', 'tokenizers', 'torch'} & set(sys.modules);"
         "print(sorted(heavy)); sys.exit(1 if heavy else 0)"
     )
@@ -245,3 +246,40 @@ def test_embeddings_for_batches_only_the_missing(prepared: Path, monkeypatch: py
         np.testing.assert_allclose(vector, enc.get_encoder().encode([text])[0], atol=1e-5)
     with pytest.raises(ValueError):
         enc.embeddings_for(texts, ctxs[:2])
+
+
+def test_one_embedding_per_message_across_scanners(prepared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two model-based scanners in one pipeline run share a single encoder pass per message."""
+    from typing import ClassVar
+
+    from airisk.pipeline import ScannerPipeline
+    from airisk.scanners.base import Scanner
+    from airisk.scanners.prompt_injection import PromptInjection
+    from airisk.types import ScanResult
+
+    class EmbeddingUser(Scanner):
+        name: ClassVar[str] = "embedding_user"
+        inline: ClassVar[bool] = False
+
+        def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+            vector = enc.embedding_for(text, ctx)
+            return self.result(text, [], score=float(abs(vector[0])) * 0)
+
+        def scan_batch(self, texts, contexts):  # type: ignore[no-untyped-def]
+            enc.embeddings_for(texts, contexts)
+            return [self.scan(t, c) for t, c in zip(texts, contexts, strict=True)]
+
+    calls: list[int] = []
+    real = enc.TextEncoder.encode_chunks_many
+
+    def counting(self: enc.TextEncoder, texts, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return real(self, texts, **kwargs)
+
+    monkeypatch.setattr(enc.TextEncoder, "encode_chunks_many", counting)
+    pipeline = ScannerPipeline(input=[PromptInjection(), EmbeddingUser()])
+    pipeline.scan_input("What is the capital of Peru?")
+    assert calls == [1]
+    calls.clear()
+    pipeline.scan_many([f"question number {i}" for i in range(10)])
+    assert sum(calls) == 10 and len(calls) <= 2

@@ -355,3 +355,27 @@ def test_signature_spans_stay_inside_any_text(text: str) -> None:
 def test_override_family_is_caught_with_noise(verb: str, which: str, what: str, noise: str) -> None:
     text = f"{noise} {verb.upper() if len(noise) % 2 else verb} {which} {what} {noise}"
     assert any(m.score >= 0.5 for m in scan_text(text)), text
+
+
+def test_local_transformers_engine(tmp_path: Path) -> None:
+    """A tiny randomly initialised transformers checkpoint, loaded from disk with the hub offline."""
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    from airisk import models
+
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_file=str(models.resolve("minilm-l6-v2") / "tokenizer.json"),
+        unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+    )
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, id2label={0: "BENIGN", 1: "JAILBREAK"}, label2id={"BENIGN": 0, "JAILBREAK": 1},
+    )
+    model = transformers.BertForSequenceClassification(config)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    scanner = PromptInjection(engine="local", local_model_path=str(tmp_path), signatures=False)
+    texts = ["What time is it?", ATTACK]
+    results = scanner.scan_batch(texts, [ScanContext().for_message() for _ in texts])
+    for result in results:
+        assert 0.0 < result.score < 1.0  # a real softmax probability from the tiny model

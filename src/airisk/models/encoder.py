@@ -174,28 +174,57 @@ def _store(ctx: ScanContext, chunks: np.ndarray) -> None:
     ctx.shared.put(EMBEDDING_KEY, pool_chunks(chunks))
 
 
+# Messages whose embedding some thread is computing right now (by id of their SharedWork):
+# scanners running concurrently on the same messages wait for that batch instead of
+# encoding the same texts again.
+_IN_FLIGHT: dict[int, threading.Event] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
+    """Make sure every context holds its embedding, encoding the missing ones in one batch."""
+    if len(texts) != len(ctxs):
+        raise ValueError(f"{len(texts)} texts but {len(ctxs)} contexts")
+    mine: list[int] = []
+    waits: list[threading.Event] = []
+    with _IN_FLIGHT_LOCK:
+        for index, ctx in enumerate(ctxs):
+            if EMBEDDING_KEY in ctx.shared:
+                continue
+            event = _IN_FLIGHT.get(id(ctx.shared))
+            if event is None:
+                _IN_FLIGHT[id(ctx.shared)] = threading.Event()
+                mine.append(index)
+            else:
+                waits.append(event)
+    try:
+        if mine:
+            computed = get_encoder().encode_chunks_many([texts[i] for i in mine])
+            for index, chunks in zip(mine, computed, strict=True):
+                _store(ctxs[index], chunks)
+    finally:
+        with _IN_FLIGHT_LOCK:
+            for index in mine:
+                _IN_FLIGHT.pop(id(ctxs[index].shared)).set()
+    for event in waits:
+        event.wait()
+    leftovers = [i for i, ctx in enumerate(ctxs) if EMBEDDING_KEY not in ctx.shared]
+    if leftovers:  # the thread we waited for failed: compute these ourselves
+        computed = get_encoder().encode_chunks_many([texts[i] for i in leftovers])
+        for index, chunks in zip(leftovers, computed, strict=True):
+            _store(ctxs[index], chunks)
+
+
 def chunk_embeddings_for(text: str, ctx: ScanContext) -> np.ndarray:
     """The message's window embeddings (windows, 384), computed once per message and shared."""
-    return ctx.shared.get_or_compute(CHUNKS_KEY, lambda: get_encoder().encode_chunks(text))
+    _fill([text], [ctx])
+    return ctx.shared.get(CHUNKS_KEY)  # type: ignore[no-any-return]
 
 
 def embedding_for(text: str, ctx: ScanContext) -> np.ndarray:
     """The message's embedding, computed once per message and shared by every scanner."""
-    return ctx.shared.get_or_compute(EMBEDDING_KEY, lambda: pool_chunks(chunk_embeddings_for(text, ctx)))
-
-
-def _missing(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> list[int]:
-    if len(texts) != len(ctxs):
-        raise ValueError(f"{len(texts)} texts but {len(ctxs)} contexts")
-    return [i for i, ctx in enumerate(ctxs) if CHUNKS_KEY not in ctx.shared or EMBEDDING_KEY not in ctx.shared]
-
-
-def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
-    missing = _missing(texts, ctxs)
-    if missing:
-        computed = get_encoder().encode_chunks_many([texts[i] for i in missing])
-        for index, chunks in zip(missing, computed, strict=True):
-            _store(ctxs[index], chunks)
+    _fill([text], [ctx])
+    return ctx.shared.get(EMBEDDING_KEY)  # type: ignore[no-any-return]
 
 
 def embeddings_for(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> np.ndarray:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 HEAD_ARTIFACT = "prompt-injection-head"
+_SPLIT_WINDOW = 2000  # characters of earlier turns read together with the current message
 _TEXT_MEDIA = ("text/", "application/json", "application/xml", "application/x-yaml", "application/yaml")
 
 
@@ -164,7 +165,8 @@ class PromptInjection(Scanner):
         earlier = [m.text for m in ctx.history if m.role == "user" and m.text][-self.config.history_turns :]
         if not earlier:
             return []
-        joined = "\n".join([*earlier, text])
+        # a split injection sits at the boundary: the tail of the earlier turns is enough
+        joined = "\n".join(earlier)[-_SPLIT_WINDOW:] + "\n" + text
         offset = len(joined) - len(text)
         crossing = []
         for match in scan_text(joined, decode=False):
