@@ -19,7 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from airisk.models.encoder import get_encoder
+from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder, pool_chunks
 from airisk.pipeline import ScannerPipeline
 from airisk.providers.echo import Echo
 from airisk.scanners.ai_policy import AIPolicy
@@ -95,11 +95,12 @@ def main() -> None:
         pipeline.warm_up()
         pipeline.scan_input(PROMPT)
         full = timed(lambda i, p=pipeline: p.scan_input(prompts[i]), args.rounds)
-        planted = [encoder.encode([prompts[i]])[0] for i in range(args.rounds)]
+        planted = [encoder.encode_chunks(prompts[i]) for i in range(args.rounds)]
 
         def marginal(i: int, scanners: list[Scanner] = scanners, planted: list = planted) -> None:
             ctx = ScanContext()
-            ctx.shared.put("embedding:minilm", planted[i])
+            ctx.shared.put(CHUNKS_KEY, planted[i])
+            ctx.shared.put(EMBEDDING_KEY, pool_chunks(planted[i]))
             for scanner in scanners:
                 scanner.scan(prompts[i], ctx)
 

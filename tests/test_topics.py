@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from airisk import models
 from airisk.errors import ConfigurationError
-from airisk.models.encoder import EMBEDDING_KEY, get_encoder
+from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder, pool_chunks
 from airisk.pipeline import ScannerPipeline
 from airisk.scanners import get_scanner_class
 from airisk.scanners.topics import (
@@ -120,11 +120,28 @@ def test_uses_the_shared_embedding() -> None:
     """A planted embedding decides the verdict: the scanner does not compute its own."""
     scanner = Topics(banned=[COOKING])
     ctx = ScanContext()
-    ctx.shared.put(EMBEDDING_KEY, get_encoder().encode(["What's a good recipe for lasagne?"])[0])
+    chunks = get_encoder().encode_chunks("What's a good recipe for lasagne?")
+    ctx.shared.put(CHUNKS_KEY, chunks)
+    ctx.shared.put(EMBEDDING_KEY, pool_chunks(chunks))
     assert scanner.scan("Reset my VPN password.", ctx).verdict is Verdict.BLOCK
     fresh = ScanContext()
     scanner.scan("Reset my VPN password.", fresh)
-    assert EMBEDDING_KEY in fresh.shared
+    assert CHUNKS_KEY in fresh.shared
+
+
+def test_topic_in_one_paragraph_of_a_long_message_is_caught() -> None:
+    scanner = Topics(banned=[COOKING])
+    filler = " ".join(f"Section {i}: the VPN client must be updated before the firewall change." for i in range(40))
+    text = filler + (
+        " Also, a cooking question. How long should I knead bread dough and at what temperature do I bake it?"
+        " What's the best flour for pizza? How much salt goes into the dough? How do I make a sourdough starter?"
+        " Can I replace butter with olive oil in a cake recipe? How long do I roast a chicken?"
+    )
+    assert len(get_encoder().encode_chunks(text)) >= 3
+    assert scanner.scan(filler, ScanContext()).verdict is Verdict.PASS
+    result = scanner.scan(text, ScanContext())
+    assert result.verdict is Verdict.BLOCK
+    assert result.findings[0].detail["nearest_example"] in COOKING.sentences()
 
 
 def test_batch_matches_single_and_pipeline() -> None:

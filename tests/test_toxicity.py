@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from airisk import models
 from airisk.errors import ConfigurationError, ModelArtifactMissing
-from airisk.models.encoder import EMBEDDING_KEY, get_encoder
+from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder, pool_chunks
 from airisk.pipeline import ScannerPipeline
 from airisk.scanners import get_scanner_class
 from airisk.scanners.toxicity import LABELS, Toxicity, ToxicityConfig, derive_labels
@@ -181,13 +181,33 @@ def test_reuses_the_shared_embedding(scanner: Toxicity) -> None:
     """The scanner reads the message's embedding from ctx.shared instead of computing its own."""
     benign, toxic = "What time does the library open?", "I will kill you and your whole family."
     ctx = ScanContext()
-    ctx.shared.put(EMBEDDING_KEY, get_encoder().encode([toxic])[0])
+    chunks = get_encoder().encode_chunks(toxic)
+    ctx.shared.put(CHUNKS_KEY, chunks)
+    ctx.shared.put(EMBEDDING_KEY, pool_chunks(chunks))
     planted = scanner.label_scores(benign, ctx)["toxicity"]
     honest = scanner.label_scores(benign, ScanContext())["toxicity"]
     assert planted > honest + 0.2
     fresh = ScanContext()
     scanner.scan(benign, fresh)
+    assert CHUNKS_KEY in fresh.shared
+    scanner.scan_batch([benign, toxic], [fresh, ScanContext()])
     assert EMBEDDING_KEY in fresh.shared
+
+
+def test_abuse_in_one_window_of_a_long_message_is_caught(scanner: Toxicity) -> None:
+    filler = " ".join(
+        f"Paragraph {i}: the quarterly logistics review covers courier hand-over times and warehouse shifts."
+        for i in range(40)
+    )
+    threat = (
+        " And now listen to me. I know where you live. I will come to your house tonight and I will kill you."
+        " I will break your legs and burn your car, you worthless piece of garbage. You are dead, watch your back."
+        " Nobody will find you when I am done with you, you pathetic rat."
+    )
+    text = filler + threat
+    assert len(get_encoder().encode_chunks(text)) >= 3
+    assert scanner.scan(filler, ScanContext()).verdict is Verdict.PASS
+    assert scanner.scan(text, ScanContext()).verdict is Verdict.BLOCK
 
 
 def test_batch_matches_single_scans(scanner: Toxicity) -> None:

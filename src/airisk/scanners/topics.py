@@ -165,6 +165,22 @@ class _Prototypes:
         return topic_sims, nearest
 
 
+def _per_text(prototypes: _Prototypes, chunks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities per text: each 256-token window is compared and the closest window counts,
+    so a long message that touches a topic in one paragraph is not averaged away."""
+    import numpy as np
+
+    owner = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
+    sims, nearest = prototypes.similarities(np.vstack(chunks))
+    best_sims = np.full((len(chunks), sims.shape[1]), -np.inf, dtype=np.float32)
+    best_nearest = np.zeros((len(chunks), sims.shape[1]), dtype=np.int64)
+    for row, text_index in enumerate(owner):
+        better = sims[row] > best_sims[text_index]
+        best_sims[text_index, better] = sims[row, better]
+        best_nearest[text_index, better] = nearest[row, better]
+    return best_sims, best_nearest
+
+
 def similarity_score(similarity: float, threshold: float) -> float:
     """Map a similarity to [0, 1] so that the topic's threshold lands on 0.5."""
     return 1.0 / (1.0 + math.exp(-(similarity - threshold) / SCORE_TEMPERATURE))
@@ -203,20 +219,20 @@ class Topics(Scanner):
 
     def topic_similarities(self, text: str, ctx: ScanContext | None = None) -> dict[str, float]:
         """Cosine similarity of a text to every topic (banned and allowed), for tuning thresholds."""
-        from airisk.models.encoder import embedding_for
+        from airisk.models.encoder import chunk_embeddings_for
 
-        embedding = embedding_for(text, ctx or ScanContext()).reshape(1, -1)
+        chunks = [chunk_embeddings_for(text, ctx or ScanContext())]
         out: dict[str, float] = {}
         for prototypes in self._prototypes():
             if prototypes is not None:
-                sims, _ = prototypes.similarities(embedding)
+                sims, _ = _per_text(prototypes, chunks)
                 out.update({topic.name: float(sims[0, i]) for i, topic in enumerate(prototypes.topics)})
         return out
 
-    def _results(self, texts: Sequence[str], embeddings: np.ndarray, started: float) -> list[ScanResult]:
+    def _results(self, texts: Sequence[str], chunks: Sequence[np.ndarray], started: float) -> list[ScanResult]:
         banned, allowed = self._prototypes()
-        banned_sims = banned.similarities(embeddings) if banned is not None else None
-        allowed_sims = allowed.similarities(embeddings) if allowed is not None else None
+        banned_sims = _per_text(banned, chunks) if banned is not None else None
+        allowed_sims = _per_text(allowed, chunks) if allowed is not None else None
         results = []
         for row, text in enumerate(texts):
             findings: list[Finding] = []
@@ -293,15 +309,15 @@ class Topics(Scanner):
         )
 
     def scan(self, text: str, ctx: ScanContext) -> ScanResult:
-        from airisk.models.encoder import embedding_for
+        from airisk.models.encoder import chunk_embeddings_for
 
         started = time.perf_counter()
-        return self._results([text], embedding_for(text, ctx).reshape(1, -1), started)[0]
+        return self._results([text], [chunk_embeddings_for(text, ctx)], started)[0]
 
     def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
-        from airisk.models.encoder import embeddings_for
+        from airisk.models.encoder import chunk_embeddings_for_many
 
         if not texts:
             return []
         started = time.perf_counter()
-        return self._results(texts, embeddings_for(list(texts), list(contexts)), started)
+        return self._results(texts, chunk_embeddings_for_many(list(texts), list(contexts)), started)

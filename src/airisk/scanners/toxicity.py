@@ -4,7 +4,7 @@ Labels follow detoxify: ``toxicity``, ``severe_toxicity``, ``obscene``, ``threat
 ``identity_attack``, ``sexual_explicit``. Two engines:
 
 * ``default`` — a small head trained in this repository (``training/train_toxicity.py``) on the
-  shared MiniLM sentence embedding plus lexical cues (who is addressed, threats, negation,
+  shared MiniLM sentence embedding (per 256-token window; the worst window counts) plus lexical cues (who is addressed, threats, negation,
   quotation, condemnation). It reuses the embedding every other model-based scanner of the
   pipeline already computed, so it costs well under a millisecond on top of it. It predicts
   ``toxicity`` and ``identity_attack``; the other labels are derived from those and the cues
@@ -165,17 +165,23 @@ class _DefaultEngine:
             raise ModelArtifactMissing(f"toxicity head predicts {self.head.labels}, expected toxicity, identity_attack")
 
     def score(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[tuple[dict[str, float], Cues]]:
-        from airisk.models.encoder import embedding_for, embeddings_for
+        """Scores per text: the head runs on each 256-token window's embedding and the worst window
+        counts, so abuse in one paragraph of a long message is not averaged away."""
+        import numpy as np
+
+        from airisk.models.encoder import chunk_embeddings_for, chunk_embeddings_for_many
 
         if len(texts) == 1:
-            embeddings = embedding_for(texts[0], contexts[0]).reshape(1, -1)
+            chunks = [chunk_embeddings_for(texts[0], contexts[0])]
         else:
-            embeddings = embeddings_for(list(texts), list(contexts))
+            chunks = chunk_embeddings_for_many(list(texts), list(contexts))
         cue_rows = [cues(text) for text in texts]
-        probabilities = self.head.predict(features(embeddings, cue_rows))
+        owner = np.repeat(np.arange(len(texts)), [len(c) for c in chunks])
+        probabilities = self.head.predict(features(np.vstack(chunks), [cue_rows[i] for i in owner]))
+        worst = np.zeros((len(texts), probabilities.shape[1]), dtype=np.float32)
+        np.maximum.at(worst, owner, probabilities)
         return [
-            (derive_labels(float(row[0]), float(row[1]), cue), cue)
-            for row, cue in zip(probabilities, cue_rows, strict=True)
+            (derive_labels(float(row[0]), float(row[1]), cue), cue) for row, cue in zip(worst, cue_rows, strict=True)
         ]
 
 
