@@ -4,11 +4,11 @@ Labels follow detoxify: ``toxicity``, ``severe_toxicity``, ``obscene``, ``threat
 ``identity_attack``, ``sexual_explicit``. Two engines:
 
 * ``default`` — a small head trained in this repository (``training/train_toxicity.py``) on the
-  shared MiniLM sentence embedding (per 256-token window; the worst window counts) plus lexical cues (who is addressed, threats, negation,
-  quotation, condemnation). It reuses the embedding every other model-based scanner of the
-  pipeline already computed, so it costs well under a millisecond on top of it. It predicts
-  ``toxicity`` and ``identity_attack``; the other labels are derived from those and the cues
-  (see ``docs/scanners/toxicity.md``).
+  shared MiniLM sentence embedding (per 256-token window; the worst window counts) plus lexical
+  cues (who is addressed, threats, negation, quotation, condemnation). It reuses the embedding
+  every other model-based scanner of the pipeline already computed, so it costs well under a
+  millisecond on top of it. It predicts ``toxicity`` and ``identity_attack``; the other labels
+  are derived from those and the cues (see ``docs/scanners/toxicity.md``).
 * ``detoxify`` — any detoxify checkpoint, loaded from local files only (torch and transformers,
   ``pip install 'airisk[detoxify]'``). Long texts are scored in windows; the worst window counts.
 
