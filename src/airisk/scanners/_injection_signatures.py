@@ -210,7 +210,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "markdown_system_header",
         "delimiter",
         0.9,
-        r"(?m)^\s*(?:#{2,}|\*\*|-{3,}|={3,})\s*(?:system|new\s+instructions?|admin|developer|instructions?)\b\s*"
+        r"(?m)^\s*(?:#{2,}|\*\*|-{3,}|={3,})\s*(?:system|new\s+instructions?|admin|developer)\b\s*"
         r"(?:message|prompt|override)?\s*(?:\*\*)?\s*:",
     ),
     _sig(
@@ -221,8 +221,11 @@ SIGNATURES: tuple[Signature, ...] = (
         r"(?:={4,}|-{4,}|#{4,})\s*END\b",
         0,
     ),
-    _sig("json_role_injection", "delimiter", 0.8, r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"),
-    _sig("fake_turns", "delimiter", 0.7, r"(?:^|\n)\s*(?:Human|Assistant|SYSTEM|System)\s*:\s*(?:Human\s*:|\S)"),
+    # weak alone: developers paste chat-API code; an override inside the JSON is caught by its own signature
+    _sig("json_role_injection", "delimiter", 0.45, r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"),
+    _sig("fake_system_turn", "delimiter", 0.7, r"(?:^|\n)\s*(?:SYSTEM|System)\s*:\s*\S", 0),
+    # pasted transcripts are common and benign; alone this is weak evidence
+    _sig("fake_chat_turns", "delimiter", 0.45, r"(?:^|\n)\s*(?:Human|Assistant)\s*:\s*\S", 0),
     _sig(
         "decode_and_follow",
         "encoded_payload",

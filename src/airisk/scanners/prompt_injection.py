@@ -106,7 +106,15 @@ class PromptInjection(Scanner):
 
                         path = self.config.head_path
                         head = LinearHead.load(path) if path else load_head(HEAD_ARTIFACT)
-                        get_encoder()
+                        encoder = get_encoder()
+                        trained_on = head.metadata.get("encoder", "minilm-l6-v2")
+                        if head.dimension != encoder.dimension or trained_on != "minilm-l6-v2":
+                            from airisk.errors import ConfigurationError
+
+                            raise ConfigurationError(
+                                f"head {path or HEAD_ARTIFACT} was trained on {trained_on!r} "
+                                f"({head.dimension}-d), not the minilm-l6-v2 encoder"
+                            )
                         self._head = head
         return self._local if self._local is not None else self._head
 
