@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--out", type=Path, default=HEAD)
-    parser.add_argument("--no-balance", action="store_true", help="do not repeat non-toxic rows to balance the classes")
+    parser.add_argument("--balance", action="store_true", help="repeat non-toxic rows to balance the classes")
     args = parser.parse_args()
 
     from sklearn.linear_model import LogisticRegression
