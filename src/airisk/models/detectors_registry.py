@@ -1,0 +1,27 @@
+"""Model artifacts of the toxicity, topics and AI-policy detectors, registered with :mod:`airisk.models`.
+
+Kept apart from the registry module so each detector's heads are declared next to the code
+that trains them. Importing this module registers them; ``airisk.scanners.toxicity`` does so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airisk.models import Artifact, register_artifact, resolve
+
+TOXICITY_HEAD = register_artifact(
+    Artifact(
+        name="toxicity-head",
+        description="toxicity and identity-attack MLP over the MiniLM embedding and lexical cues",
+        kind="packaged",
+        files=("toxicity_head.npz",),
+        pinned={"toxicity_head.npz": "309b0eed3f5a28f6d4ba91f8c0fa2d423f6d0660a2ded244bf9b2860556d266f"},
+        source="training/train_toxicity.py on Davidson 2017 + ToxiGen demonstrations + hand-written hard cases",
+    )
+)
+
+
+def artifact_path(name: str) -> Path:
+    """Verified path of one of these artifacts (raises ModelArtifactMissing naming the fix)."""
+    return resolve(name)

@@ -1,0 +1,198 @@
+"""Calibrate and evaluate the Topics scanner on CLINC150 with each domain held out as banned.
+
+For every one of the 10 CLINC150 domains: that domain is the banned topic, described by at most
+10 example sentences taken from the *train* split (one per intent, seed 0) and optionally a
+one-line description naming its intents; in the contrastive setting the other 9 domains are
+allowed topics built the same way. Messages are the *val* split (3,000 in-domain + 100
+out-of-scope queries); positives are the banned domain's val queries.
+
+    PYTHONPATH=src python training/topics_clinc.py tune       # thresholds on the train split
+    PYTHONPATH=src python training/topics_clinc.py evaluate   # F1 per held-out domain on the val split
+    PYTHONPATH=src python training/topics_clinc.py export     # policy + JSONL per domain for `airisk evaluate`
+
+`evaluate` uses the Topics scanner itself (scan_batch), with each message's embedding computed
+once and shared through ctx.shared exactly as in a pipeline run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder  # noqa: E402
+from airisk.scanners.topics import Topic, Topics, _Prototypes  # noqa: E402
+from airisk.types import ScanContext, Verdict  # noqa: E402
+
+EXAMPLES_PER_TOPIC = 10
+SETTINGS = ("examples", "examples+description", "examples+allowed", "examples+description+allowed")
+
+
+def shared_data() -> Path:
+    configured = os.environ.get("AIRISK_SHARED_DATA")
+    candidates = [Path(configured)] if configured else []
+    candidates += [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def load() -> list[dict]:
+    path = shared_data() / "topics" / "clinc150_trainval.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def topics_for(rows: list[dict], *, description: bool) -> dict[str, Topic]:
+    """Per domain: one train example from each of 10 intents (seed 0), and optionally its intents as a description."""
+    rng = np.random.default_rng(0)
+    topics = {}
+    for domain in sorted({r["domain"] for r in rows} - {"out_of_scope"}):
+        train = [r for r in rows if r["domain"] == domain and r["split"] == "train"]
+        intents = sorted({r["intent"] for r in train})
+        rng.shuffle(intents)
+        examples = []
+        for intent in intents[:EXAMPLES_PER_TOPIC]:
+            candidates = [r["text"] for r in train if r["intent"] == intent]
+            examples.append(candidates[int(rng.integers(len(candidates)))])
+        text = ", ".join(sorted(intent.replace("_", " ") for intent in intents)) if description else ""
+        topics[domain] = Topic(name=domain.replace("_", " "), description=text, examples=examples)
+    return topics
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    cache = ROOT / "build" / "cache"
+    import hashlib
+
+    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    path = cache / f"minilm-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = get_encoder().encode(texts, batch_size=64)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def f1(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+    tp = float((truth & predicted).sum())
+    fp = float((~truth & predicted).sum())
+    fn = float((truth & ~predicted).sum())
+    precision = tp / max(1.0, tp + fp)
+    recall = tp / max(1.0, tp + fn)
+    return 2 * tp / max(1.0, 2 * tp + fp + fn), precision, recall
+
+
+def tune(rows: list[dict]) -> None:
+    """Best global similarity threshold per setting, on a sample of the train split (never val)."""
+    rng = np.random.default_rng(1)
+    sample = []
+    for domain in sorted({r["domain"] for r in rows}):
+        pool = [r for r in rows if r["domain"] == domain and r["split"] in ("train", "oos_train")]
+        sample += [pool[i] for i in rng.choice(len(pool), min(200, len(pool)), replace=False)]
+    embeddings = embed([r["text"] for r in sample])
+    domains = np.array([r["domain"] for r in sample])
+    for setting in SETTINGS:
+        topics = topics_for(rows, description="description" in setting)
+        names = list(topics)
+        example_texts = {t for topic in topics.values() for t in topic.examples}
+        keep = np.array([r["text"] not in example_texts for r in sample])
+        prototypes = _Prototypes(list(topics.values()))
+        sims, _ = prototypes.similarities(embeddings)
+        best_per_domain = []
+        for index, name in enumerate(names):
+            own = sims[:, index]
+            if "allowed" in setting:
+                others = np.delete(sims, index, axis=1).max(axis=1)
+                own = np.where(own > others, own, own - 1.0)
+            best_per_domain.append((own, domains == name))
+        grid = np.arange(-0.2, 0.8, 0.01)
+        scores = [np.mean([f1(truth[keep], (own >= t)[keep])[0] for own, truth in best_per_domain]) for t in grid]
+        best = int(np.argmax(scores))
+        print(f"{setting:32s} best threshold {grid[best]:.2f}  mean train F1 {scores[best]:.3f}")
+
+
+def evaluate(rows: list[dict], out: Path | None) -> dict[str, dict[str, float]]:
+    val = [r for r in rows if r["split"] in ("val", "oos_val")]
+    texts = [r["text"] for r in val]
+    embeddings = embed(texts)
+    report: dict[str, dict[str, float]] = {}
+    for setting in SETTINGS:
+        topics = topics_for(rows, description="description" in setting)
+        per_domain = []
+        for domain, topic in topics.items():
+            allowed = [t for d, t in topics.items() if d != domain] if "allowed" in setting else []
+            scanner = Topics(banned=[topic], allowed=allowed, flag_off_topic=False)
+            contexts = []
+            for vector in embeddings:
+                ctx = ScanContext()
+                ctx.shared.put(CHUNKS_KEY, vector[None, :])
+                ctx.shared.put(EMBEDDING_KEY, vector)
+                contexts.append(ctx)
+            results = scanner.scan_batch(texts, contexts)
+            predicted = np.array([result.verdict is Verdict.BLOCK for result in results])
+            truth = np.array([r["domain"] == domain for r in val])
+            per_domain.append((domain, *f1(truth, predicted)))
+        f1s = [row[1] for row in per_domain]
+        report[setting] = {
+            "mean_f1": round(float(np.mean(f1s)), 4),
+            "min_f1": round(float(np.min(f1s)), 4),
+            "mean_precision": round(float(np.mean([row[2] for row in per_domain])), 4),
+            "mean_recall": round(float(np.mean([row[3] for row in per_domain])), 4),
+        } | {f"f1_{row[0]}": round(row[1], 4) for row in per_domain}
+        print(f"{setting:32s} " + json.dumps(report[setting]))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def export(rows: list[dict], directory: Path) -> None:
+    """Per domain, a policy file (banned = that domain, allowed = the others) and the labelled val split."""
+    import yaml
+
+    directory.mkdir(parents=True, exist_ok=True)
+    topics = topics_for(rows, description=True)
+    val = [r for r in rows if r["split"] in ("val", "oos_val")]
+    for domain, topic in topics.items():
+        allowed = [t.model_dump(exclude_defaults=True) for d, t in topics.items() if d != domain]
+        policy = {
+            "version": 1,
+            "input": [
+                {
+                    "type": "topics",
+                    "banned": [topic.model_dump(exclude_defaults=True)],
+                    "allowed": allowed,
+                    "flag_off_topic": False,
+                }
+            ],
+        }
+        (directory / f"{domain}.yaml").write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+        with (directory / f"clinc_val_{domain}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in val:
+                label = int(row["domain"] == domain)
+                handle.write(json.dumps({"text": row["text"], "label": label, "domain": row["domain"]}) + "\n")
+    print(f"wrote {len(topics)} policies and datasets to {directory}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["tune", "evaluate", "export"])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "eval" / "topics_clinc.json")
+    args = parser.parse_args()
+    rows = load()
+    if args.action == "tune":
+        tune(rows)
+    elif args.action == "export":
+        export(rows, ROOT / "build" / "eval" / "topics")
+    else:
+        evaluate(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
