@@ -99,13 +99,26 @@ register_artifact(
 )
 
 
+# modules that declare further built-in artifacts next to the code that trains them
+_BUILTIN_REGISTRIES = ("airisk.models.detectors_registry",)
+
+
+def _load_builtin_registries() -> None:
+    import importlib
+
+    for module in _BUILTIN_REGISTRIES:
+        importlib.import_module(module)
+
+
 def artifacts() -> list[Artifact]:
-    """Every registered artifact, by name."""
+    """Every registered artifact, by name (built-in detector heads included)."""
+    _load_builtin_registries()
     with _LOCK:
         return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
 def get_artifact(name: str) -> Artifact:
+    _load_builtin_registries()
     with _LOCK:
         artifact = _REGISTRY.get(name)
     if artifact is None:
