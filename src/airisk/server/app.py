@@ -17,7 +17,7 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +33,13 @@ from airisk.errors import (
 from airisk.oauth.server import AuthorizationServer
 from airisk.server.auth import BearerError, RateLimited
 from airisk.server.context import ServerContext
+from airisk.server.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyError,
+    IdempotencyKeys,
+    IdempotencyMiddleware,
+    IdempotentReplay,
+)
 from airisk.server.limits import LimitExceeded
 from airisk.server.openapi import install_openapi
 from airisk.server.ratelimit import make_rate_limiter
@@ -202,6 +209,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def blocked(request: Request, exc: GuardrailBlocked) -> JSONResponse:
         return error_response(400, "guardrail_blocked", str(exc), report=exc.report.to_dict(include_text=False))
 
+    @app.exception_handler(IdempotencyError)
+    async def idempotency_refused(request: Request, exc: IdempotencyError) -> JSONResponse:
+        headers = {"x-should-retry": "true" if exc.retry_after is not None else "false"}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        return error_response(409, exc.kind, str(exc), headers=headers)
+
+    @app.exception_handler(IdempotentReplay)
+    async def replay(request: Request, exc: IdempotentReplay) -> Response:
+        """The first outcome again; retrying a replay cannot change it, so clients are told not to."""
+        headers = {REPLAYED_HEADER: "true", "x-should-retry": "false"}
+        return Response(exc.body, status_code=exc.status, media_type=exc.content_type, headers=headers)
+
     app.add_exception_handler(LimitExceeded, handler(413, "limit_exceeded"))
     app.add_exception_handler(NotFound, handler(404, "not_found"))
     app.add_exception_handler(PermissionDenied, handler(403, "permission_denied"))
@@ -235,7 +255,8 @@ def build_context(settings: ServerSettings) -> ServerContext:
         code_ttl=settings.code_ttl,
     )
     limiter = make_rate_limiter(settings.redis_url, settings.rate_limit_per_minute, settings.rate_limit_burst)
-    return ServerContext(settings=settings, workspace=workspace, oauth=oauth, limiter=limiter)
+    idempotency = IdempotencyKeys(workspace.store, ttl=settings.idempotency_ttl, lease=settings.idempotency_lease)
+    return ServerContext(settings=settings, workspace=workspace, oauth=oauth, limiter=limiter, idempotency=idempotency)
 
 
 @asynccontextmanager
@@ -272,6 +293,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(openai_compat.router)
     routers = [(API_PREFIX, module.router) for module in (scan, chat, users, admin)]
     install_openapi(app, [*routers, ("", openai_compat.router)])
+    app.add_middleware(IdempotencyMiddleware, keys=ctx.idempotency)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)
