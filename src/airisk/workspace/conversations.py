@@ -406,9 +406,17 @@ class ConversationService(Service):
                     limit=limit,
                     cursor=cursor,
                 )
-            from airisk.workspace.archive import read_archived
+        from airisk.workspace.archive import audit_archive_read, read_archived
 
-            archived = read_archived(session, row.archive_id, row.id).messages
+        with self.ws.store.write() as session:
+            row = self._readable(session, conversation_id)
+            restored = row.archive_id is None
+            if not restored:
+                assert row.archive_id is not None
+                archived = read_archived(session, row.archive_id, row.id).messages
+                audit_archive_read(self, session, row)
+        if restored:  # restored between the two transactions: its messages are live again
+            return self.messages(conversation_id, limit=limit, cursor=cursor)
         from airisk.workspace.pagination import check_limit
 
         size = check_limit(limit)
