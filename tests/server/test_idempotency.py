@@ -178,3 +178,42 @@ def test_openapi_documents_the_header_on_writes(client: Any) -> None:
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
     listing = spec["paths"]["/api/v1/conversations"]["get"]
     assert "Idempotency-Key" not in [p["name"] for p in listing.get("parameters", [])]
+
+
+def test_a_concurrent_duplicate_waits_for_the_first(api: tuple[Any, Any]) -> None:
+    """Two deliveries of one keyed turn at once: the second is told to retry while the first runs,
+    then gets the first's answer; the turn is stored once."""
+    import threading
+
+    from airisk.providers.base import EngineRequest, EngineResponse
+    from airisk.providers.echo import Echo
+
+    d, client = api
+    entered, release = threading.Event(), threading.Event()
+
+    class Gate(Echo):
+        def complete(self, request: EngineRequest) -> EngineResponse:
+            entered.set()
+            assert release.wait(30), "the test never released the engine"
+            return super().complete(request)
+
+    d.ws.engine_factory = lambda name, settings: Gate(**settings)
+    alice = d.token(client, userid="alice")
+    cid = client.post("/api/v1/conversations", json={"agent_id": d.agent_id}, headers=bearer(alice)).json()["id"]
+    path = f"/api/v1/conversations/{cid}/messages"
+    answers: list[Any] = []
+    first = threading.Thread(
+        target=lambda: answers.append(client.post(path, json={"text": "once"}, headers=bearer(alice, "dup")))
+    )
+    first.start()
+    try:
+        assert entered.wait(30)
+        duplicate = client.post(path, json={"text": "once"}, headers=bearer(alice, "dup"))
+        assert duplicate.status_code == 409 and duplicate.json()["error"]["type"] == "idempotency_in_progress"
+    finally:
+        release.set()
+        first.join(30)
+    assert answers and answers[0].status_code == 200
+    replay = client.post(path, json={"text": "once"}, headers=bearer(alice, "dup"))
+    assert replay.headers["idempotent-replayed"] == "true" and replay.json() == answers[0].json()
+    assert user_messages(d, cid) == ["once"]
