@@ -115,6 +115,11 @@ class FaultInjector:
             for _ in range(times):
                 self.plans.append((method, path_prefix, status, headers))
 
+    def lose_response(self, method: str, path_prefix: str, status: int = 503, times: int = 1) -> None:
+        """Let the next matching requests run on the server, then answer ``status`` instead of their
+        response: what a client sees when the connection breaks after the request was sent."""
+        self.fail(method, path_prefix, status, times, airisk_after_running="1")
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -131,7 +136,15 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         _, _, status, extra = plan
-        body = json.dumps({"error": {"type": "injected", "message": f"injected {status}"}}).encode()
+        extra = dict(extra)
+        if extra.pop("airisk_after_running", None):
+
+            async def discard(message: Any) -> None:
+                return None
+
+            await self.app(scope, receive, discard)
+        kind = extra.pop("airisk_error_type", "injected")
+        body = json.dumps({"error": {"type": kind, "message": f"injected {status}"}}).encode()
         response_headers = [(b"content-type", b"application/json"), (b"x-request-id", b"injected-request")]
         response_headers += [(k.replace("_", "-").lower().encode(), v.encode()) for k, v in extra.items()]
         await send({"type": "http.response.start", "status": status, "headers": response_headers})

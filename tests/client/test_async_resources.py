@@ -89,3 +89,14 @@ async def test_async_admin_resources(deployment: Any) -> None:
         await client.agents.delete(agent)
         with pytest.raises(errors.NotFoundError):
             await client.agents.get("agt_missing")
+
+
+async def test_async_deleting_conversation_files(deployment: Any) -> None:
+    async with deployment.async_client(userid="alice") as client:
+        conv = await client.conversations.create(agent=deployment.agent_id)
+        first = await conv.add_file(FileAttachment(name="one.txt", content=b"1"))
+        second = await conv.add_file(FileAttachment(name="two.txt", content=b"2"))
+        await conv.delete_file(first)
+        assert [f.name async for f in conv.files()] == ["two.txt"]
+        await client.files.delete(second.id, conversation=conv.id)
+        assert [f.name async for f in conv.files()] == []

@@ -185,3 +185,51 @@ def test_timeouts_are_retried_then_typed(slept: list[float]) -> None:
         for connection in accepted:
             connection.close()
         listener.close()
+
+
+def _user_messages(deployment: Any, conversation_id: str) -> list[str]:
+    return [m.content for m in deployment.root.conversations.messages(conversation_id).data if m.role == "user"]
+
+
+def test_a_turn_whose_answer_was_lost_is_replayed_not_redone(deployment: Any, slept: list[float]) -> None:
+    faults = deployment.faults
+    with deployment.client(userid="alice", max_retries=2) as client:
+        conversation = client.conversations.create(agent=deployment.agent_id)
+        path = f"/api/v1/conversations/{conversation.id}/messages"
+        faults.lose_response("POST", path, 503)
+        reply = conversation.ask("charge my card once")
+        assert reply.text == "You said: charge my card once"
+        assert _user_messages(deployment, conversation.id) == ["charge my card once"]
+        keys = [key for method, p, key in faults.seen if method == "POST" and p == path]
+        assert len(keys) == 2 and len(set(keys)) == 1 and len(slept) == 1
+
+        faults.lose_response("POST", "/api/v1/conversations", 502)
+        created = client.conversations.create(agent=deployment.agent_id, title="once")
+        assert [c.info.title for c in client.conversations.list()].count("once") == 1 and created.info.title == "once"
+
+
+async def test_async_lost_answer_is_replayed(deployment: Any, slept: list[float]) -> None:
+    async with deployment.async_client(userid="alice", max_retries=2) as client:
+        conversation = await client.conversations.create(agent=deployment.agent_id)
+        deployment.faults.lose_response("POST", f"/api/v1/conversations/{conversation.id}/messages", 503)
+        reply = await conversation.ask("only once")
+        assert reply.text == "You said: only once"
+        assert _user_messages(deployment, conversation.id) == ["only once"]
+
+
+def test_a_key_still_in_progress_is_retried(deployment: Any, slept: list[float]) -> None:
+    """While the first attempt still runs the server answers 409 idempotency_in_progress (Retry-After: 1);
+    the client waits, retries with the same key and gets the stored answer."""
+    faults = deployment.faults
+    with deployment.client(userid="alice", max_retries=3) as client:
+        conversation = client.conversations.create(agent=deployment.agent_id)
+        path = f"/api/v1/conversations/{conversation.id}/messages"
+        faults.lose_response("POST", path, 503)
+        faults.fail("POST", path, 409, retry_after="1", airisk_error_type="idempotency_in_progress")
+        reply = conversation.ask("patience")
+        assert reply.text == "You said: patience" and slept[1] == 1.0 and len(slept) == 2
+        assert _user_messages(deployment, conversation.id) == ["patience"]
+        faults.fail("POST", path, 409, airisk_error_type="idempotency_key_reused")
+        with pytest.raises(errors.AiriskError):
+            conversation.ask("never retried")
+        assert len(slept) == 2

@@ -217,3 +217,22 @@ def test_sync_and_async_clients_have_the_same_surface() -> None:
     assert set(_public(RemoteConversation)) <= set(_public(AsyncRemoteConversation))
     assert set(_public(RemoteAgent)) <= set(_public(AsyncRemoteAgent))
     sync.close()
+
+
+def test_deleting_conversation_files(deployment: Any) -> None:
+    with deployment.client(userid="alice") as alice, deployment.client(userid="bob") as bob:
+        conv = alice.conversations.create(agent=deployment.agent_id)
+        kept, dropped = alice.files.add(
+            [FileAttachment(name="keep.txt", content=b"k"), FileAttachment(name="drop.txt", content=b"d")],
+            conversation=conv,
+        )
+        with pytest.raises(APINotFoundError):
+            bob.files.delete(dropped, conversation=conv.id)
+        conv.delete_file(dropped)
+        assert [f.name for f in conv.files()] == ["keep.txt"]
+        alice.files.delete(kept.id, conversation=conv)
+        assert list(conv.files()) == []
+        with pytest.raises(APINotFoundError):
+            conv.delete_file(kept.id)
+        with pytest.raises(TypeError):
+            alice.files.delete(kept.id)

@@ -18,7 +18,7 @@ def test_bootstrap_a_deployment_from_the_command_line(tmp_path: Any, capsys: Any
     from airisk.cli import main
 
     assert main(["db", "upgrade", "--database-url", db]) == 0
-    assert "revision 0002" in capsys.readouterr().out
+    assert "revision 0003" in capsys.readouterr().out
     ids = _run(capsys, "init", "--database-url", db, "--company", "Acme", "--admin-email", "ops@example.com")
     client = _run(
         capsys,

@@ -95,3 +95,40 @@ def test_retention_is_required_and_bounded(world: Any) -> None:
     for days in (-1, 10**9, float("inf")):
         with pytest.raises(InputError, match="between"):
             world.actors["admin"].archive.run(older_than_days=days, progress=False)
+
+
+def test_reading_and_exporting_archived_data_is_audited(world: Any, tmp_path: Any) -> None:
+    from airisk.workspace import AuditFilter
+
+    ws, admin, user = world.ws, world.actors["admin"], world.actors["user"]
+    old = _chat(world, 2)
+    start = ws.now()
+    ws.clock = lambda: start + timedelta(days=40)
+    admin.companies.update(CompanyUpdate(retention_days=30))
+    run = admin.archive.run(progress=False)
+    archive_id = run.archives[0].id
+
+    def events(action: str) -> list[Any]:
+        return admin.audit.list(AuditFilter(action=action), limit=100).data
+
+    assert events("archive.read_conversation") == [] and events("archive.export") == []
+    user.conversations.messages(old[0])
+    admin.archive.get_conversation(old[1])
+    reads = events("archive.read_conversation")
+    assert [(e.actor_id, e.target_id, e.after["archive_id"]) for e in reads] == [
+        (world.users["user"].id, old[0], archive_id),
+        (world.users["admin"].id, old[1], archive_id),
+    ]
+    target = admin.archive.export(archive_id, tmp_path / "out.jsonl.gz")
+    (exported,) = events("archive.export")
+    assert exported.actor_id == world.users["admin"].id and exported.target_id == archive_id
+    assert exported.after["path"] == str(target.resolve()) and exported.after["conversations"] == 2
+    # a refused or failed read leaves no trace of a read
+    with pytest.raises(NotFound):
+        world.other_admin.archive.get_conversation(old[0])
+    assert len(events("archive.read_conversation")) == 2
+    # live conversations are not archive reads
+    admin.archive.restore(archive_id, progress=False)
+    user.conversations.messages(old[0])
+    assert len(events("archive.read_conversation")) == 2
+    assert admin.audit.verify().ok

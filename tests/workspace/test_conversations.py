@@ -12,7 +12,7 @@ from airisk.errors import ConversationLimitReached, GuardrailBlocked, Unavailabl
 from airisk.providers.base import Engine, EngineEvent, EngineRequest, EngineResponse, EngineSettings
 from airisk.providers.echo import Echo
 from airisk.types import Direction, Finding, ScanReport, ScanResult, Verdict
-from airisk.workspace import AgentCreate, CompanyUpdate, ConversationFilter
+from airisk.workspace import AgentCreate, AuditFilter, CompanyUpdate, ConversationFilter, NotFound, PermissionDenied
 from airisk.workspace.conversations import country_of
 
 KEYWORDS = {
@@ -178,6 +178,47 @@ def test_conversation_files(world: Any) -> None:
         user.conversations.add_file(conversation.id, "evil.exe", b"MZ..")
     assert [f.name for f in user.conversations.files(conversation.id).data] == ["notes.txt"]
     assert user.conversations.resume(conversation.id).files[0].content == b"some notes"
+
+
+def test_removing_a_conversation_file(world: Any) -> None:
+    from sqlalchemy import select
+
+    from airisk.store.models import Blob
+
+    agent = make_agent(world, scanner_policy={"input": [{"type": "file_types", "allow": ["txt"]}]})
+    user = world.actors["user"]
+    conversation = user.conversations.open(agent.id)
+    kept = user.conversations.add_file(conversation, "kept.txt", b"shared content")
+    dropped = user.conversations.add_file(conversation, "copy.txt", b"shared content")
+    lonely = user.conversations.add_file(conversation, "lonely.txt", b"only here")
+    # another role may neither see nor remove it; a monitor sees it but may not remove it
+    with pytest.raises(NotFound):
+        world.ws.as_actor(world.spare).conversations.remove_file(conversation.id, kept.id)
+    with pytest.raises(PermissionDenied):
+        world.actors["monitor"].conversations.remove_file(conversation.id, kept.id)
+    with pytest.raises(NotFound):
+        world.other_admin.conversations.remove_file(conversation.id, kept.id)
+    with pytest.raises(NotFound):
+        user.conversations.remove_file(conversation.id, "fil_unknown")
+
+    user.conversations.remove_file(conversation.id, dropped.id)
+    with world.ws.store.read() as session:
+        digests = set(session.scalars(select(Blob.sha256)))
+    assert kept.sha256 in digests  # still referenced by kept.txt
+    world.actors["admin"].conversations.remove_file(conversation.id, lonely.id)
+    with world.ws.store.read() as session:
+        assert lonely.sha256 not in set(session.scalars(select(Blob.sha256)))
+    with pytest.raises(NotFound):
+        user.conversations.remove_file(conversation.id, lonely.id)
+
+    assert [f.name for f in user.conversations.files(conversation.id).data] == ["kept.txt"]
+    assert [f.name for f in user.conversations.resume(conversation.id).files] == ["kept.txt"]
+    events = world.root.audit.list(AuditFilter(action="conversations.remove_file"), company_id=world.company_id).data
+    assert [(e.actor_id, e.target_id, e.before["name"]) for e in events] == [
+        (world.users["user"].id, conversation.id, "copy.txt"),
+        (world.users["admin"].id, conversation.id, "lonely.txt"),
+    ]
+    assert world.root.audit.verify().ok
 
 
 def test_messages_page_in_order(world: Any) -> None:

@@ -18,6 +18,8 @@ def test_migrations_match_the_models(ws: Any, db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    import airisk.oauth.models  # noqa: F401  (the OAuth2 tables share the metadata; revision 0002)
+
     assert current_revision(db_url) == head_revision()
     upgrade(db_url)  # idempotent
     with ws.store.engine.connect() as connection:

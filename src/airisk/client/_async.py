@@ -325,6 +325,10 @@ class AsyncRemoteConversation:
     def files(self, *, limit: int | None = None) -> AsyncPaginator[m.FileInfo]:
         return self._client.files.list(conversation=self.id, limit=limit)
 
+    async def delete_file(self, file: str | Any) -> None:
+        """Detach a file (an id or a FileInfo); later turns no longer see it."""
+        await self._client.files.delete(file, conversation=self.id)
+
     def messages(self, *, limit: int | None = None) -> AsyncPaginator[m.MessageInfo]:
         return self._client.conversations.messages(self.id, limit=limit)
 
@@ -480,8 +484,9 @@ class AsyncFiles(_Resource):
     ) -> AsyncPaginator[m.FileInfo]:
         return self._client._page(_files_path(conversation, agent), _model(m.FileInfo), {"limit": limit})
 
-    async def delete(self, file_id: str, *, agent: str | Any) -> None:
-        await self._client.request("DELETE", f"/agents/{_id(agent)}/files/{file_id}")
+    async def delete(self, file: str | Any, *, conversation: str | Any = None, agent: str | Any = None) -> None:
+        """Delete a file (an id or a FileInfo) of a conversation (its owner, or an admin) or of an agent (admin)."""
+        await self._client.request("DELETE", f"{_files_path(conversation, agent)}/{_id(file)}")
 
 
 class AsyncUsers(_Resource):

@@ -26,8 +26,18 @@ log = logging.getLogger("airisk.client")
 API_PREFIX = "/api/v1"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 # error kinds of this server that waiting cannot change (an existing object, a full conversation,
-# a missing server setting): retrying them only adds delay
-FINAL_ERRORS = frozenset({"conflict", "conversation_limit_reached", "not_configured"})
+# a missing server setting, an idempotency key used for another request or for a streamed turn):
+# retrying them only adds delay. ``idempotency_in_progress`` (409) is retried: the first attempt
+# is still running and its stored answer will be replayed.
+FINAL_ERRORS = frozenset(
+    {
+        "conflict",
+        "conversation_limit_reached",
+        "not_configured",
+        "idempotency_key_reused",
+        "idempotency_stream_not_replayable",
+    }
+)
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 USER_AGENT = f"airisk-python/{__version__}"
 

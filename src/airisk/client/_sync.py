@@ -364,6 +364,10 @@ class RemoteConversation:
     def files(self, *, limit: int | None = None) -> SyncPage[m.FileInfo]:
         return self._client.files.list(conversation=self.id, limit=limit)
 
+    def delete_file(self, file: str | Any) -> None:
+        """Detach a file (an id or a FileInfo); later turns no longer see it."""
+        self._client.files.delete(file, conversation=self.id)
+
     def messages(self, *, limit: int | None = None) -> SyncPage[m.MessageInfo]:
         return self._client.conversations.messages(self.id, limit=limit)
 
@@ -528,9 +532,9 @@ class Files(_Resource):
     ) -> SyncPage[m.FileInfo]:
         return self._client._page(_files_path(conversation, agent), _model(m.FileInfo), {"limit": limit})
 
-    def delete(self, file_id: str, *, agent: str | Any) -> None:
-        """Delete one of an agent's files (admin). Conversation files stay with their conversation."""
-        self._client.request("DELETE", f"/agents/{_id(agent)}/files/{file_id}")
+    def delete(self, file: str | Any, *, conversation: str | Any = None, agent: str | Any = None) -> None:
+        """Delete a file (an id or a FileInfo) of a conversation (its owner, or an admin) or of an agent (admin)."""
+        self._client.request("DELETE", f"{_files_path(conversation, agent)}/{_id(file)}")
 
 
 def _files_path(conversation: Any, agent: Any) -> str:

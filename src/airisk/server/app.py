@@ -17,7 +17,7 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +33,13 @@ from airisk.errors import (
 from airisk.oauth.server import AuthorizationServer
 from airisk.server.auth import BearerError, RateLimited
 from airisk.server.context import ServerContext
+from airisk.server.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyError,
+    IdempotencyKeys,
+    IdempotencyMiddleware,
+    IdempotentReplay,
+)
 from airisk.server.limits import LimitExceeded
 from airisk.server.openapi import install_openapi
 from airisk.server.ratelimit import make_rate_limiter
@@ -116,48 +123,76 @@ async def _send_413(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body.encode()})
 
 
-class AccessLogMiddleware:
-    """One structured line per request: method, path (no query string), status, duration, caller id.
+REQUEST_ID_HEADER = b"x-request-id"
+_REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
-    Never the Authorization header, query strings (codes, states) or bodies.
+
+def _request_id(scope: Scope) -> str:
+    """The caller's (or load balancer's) X-Request-Id when it is short and plain, else a new one."""
+    given = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER)
+    if given:
+        text = given.decode("latin-1")
+        if len(text) <= 64 and set(text) <= _REQUEST_ID_CHARS:
+            return text
+    return uuid.uuid4().hex[:16]
+
+
+class AccessLogMiddleware:
+    """Every response carries ``X-Request-Id``; with ``log_requests`` one structured line per request
+    (method, path without query string, status, duration, caller id).
+
+    Never the Authorization header, query strings (codes, states) or bodies. An exception that
+    escapes the app is logged with the request id and answered 500 with that id, so even a
+    server error can be traced.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, log_requests: bool = True) -> None:
         self.app = app
+        self.log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex[:16]
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        response_started = False
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = [(k, v) for k, v in message.get("headers") or [] if k.lower() != REQUEST_ID_HEADER]
+                message["headers"] = [*headers, (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id})
+            if response_started:
+                raise
+            response = error_response(500, "server_error", f"internal server error (request id {request_id})")
+            await response(scope, receive, sending)
         finally:
-            state = scope.get("state") or {}
-            client = scope.get("client")
-            access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client": client[0] if client else None,
-                    "principal": state.get("principal"),
-                },
-            )
+            if self.log_requests:
+                state = scope.get("state") or {}
+                client = scope.get("client")
+                access_log.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "client": client[0] if client else None,
+                        "principal": state.get("principal"),
+                    },
+                )
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -202,6 +237,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def blocked(request: Request, exc: GuardrailBlocked) -> JSONResponse:
         return error_response(400, "guardrail_blocked", str(exc), report=exc.report.to_dict(include_text=False))
 
+    @app.exception_handler(IdempotencyError)
+    async def idempotency_refused(request: Request, exc: IdempotencyError) -> JSONResponse:
+        headers = {"x-should-retry": "true" if exc.retry_after is not None else "false"}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        return error_response(409, exc.kind, str(exc), headers=headers)
+
+    @app.exception_handler(IdempotentReplay)
+    async def replay(request: Request, exc: IdempotentReplay) -> Response:
+        """The first outcome again; retrying a replay cannot change it, so clients are told not to."""
+        headers = {REPLAYED_HEADER: "true", "x-should-retry": "false"}
+        return Response(exc.body, status_code=exc.status, media_type=exc.content_type, headers=headers)
+
     app.add_exception_handler(LimitExceeded, handler(413, "limit_exceeded"))
     app.add_exception_handler(NotFound, handler(404, "not_found"))
     app.add_exception_handler(PermissionDenied, handler(403, "permission_denied"))
@@ -235,7 +283,8 @@ def build_context(settings: ServerSettings) -> ServerContext:
         code_ttl=settings.code_ttl,
     )
     limiter = make_rate_limiter(settings.redis_url, settings.rate_limit_per_minute, settings.rate_limit_burst)
-    return ServerContext(settings=settings, workspace=workspace, oauth=oauth, limiter=limiter)
+    idempotency = IdempotencyKeys(workspace.store, ttl=settings.idempotency_ttl, lease=settings.idempotency_lease)
+    return ServerContext(settings=settings, workspace=workspace, oauth=oauth, limiter=limiter, idempotency=idempotency)
 
 
 @asynccontextmanager
@@ -272,9 +321,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(openai_compat.router)
     routers = [(API_PREFIX, module.router) for module in (scan, chat, users, admin)]
     install_openapi(app, [*routers, ("", openai_compat.router)])
+    app.add_middleware(IdempotencyMiddleware, keys=ctx.idempotency)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    if settings.access_log:
-        app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, log_requests=settings.access_log)
 
     return app
 

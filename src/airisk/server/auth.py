@@ -16,6 +16,7 @@ from fastapi import Request
 
 from airisk.oauth.server import AccessGrant, InvalidToken
 from airisk.server.context import ServerContext
+from airisk.server.idempotency import claim
 from airisk.workspace import InvalidApiKey, NotFound, PermissionDenied
 from airisk.workspace.agents import API_KEY_PREFIX
 from airisk.workspace.workspace import ActorWorkspace
@@ -118,6 +119,8 @@ def require(scope: str) -> Callable[[Request], Principal]:
         principal = authenticate(request)
         if scope not in principal.scopes:
             raise BearerError(403, "insufficient_scope", f"this endpoint needs the {scope} scope", scope=scope)
+        actor = principal.actor.actor
+        claim(request, f"{actor.kind}:{actor.id}", context(request).idempotency)
         return principal
 
     dependency.__name__ = f"require_{scope}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from airisk.oauth.server import AuthorizationServer
 from airisk.pipeline import ScannerPipeline
 from airisk.policy import Policy
+from airisk.server.idempotency import IdempotencyKeys
 from airisk.server.ratelimit import RateLimiter
 from airisk.server.settings import ServerSettings
 from airisk.workspace import Workspace
@@ -18,6 +19,7 @@ class ServerContext:
     workspace: Workspace
     oauth: AuthorizationServer
     limiter: RateLimiter
+    idempotency: IdempotencyKeys
     _default_policy: Policy | None = field(default=None)
 
     def pipeline(self, policy: Policy | None) -> ScannerPipeline:

@@ -8,6 +8,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from airisk.server.idempotency import WRITE_METHODS
+
 SCOPE_DESCRIPTIONS = {
     "chat": "use agents: conversations, turns, files",
     "scan": "scan texts with the Scanner API",
@@ -21,6 +23,19 @@ def _required_scope(route: APIRoute) -> str | None:
         if name.startswith("require_"):
             return name.removeprefix("require_")
     return None
+
+
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Send the same key on every retry of one write: a repeat is answered with the stored "
+    "response (header `Idempotent-Replayed: true`) instead of running again. 409 `idempotency_in_progress` "
+    "(retry after Retry-After) while the first request runs; 409 `idempotency_key_reused` for another "
+    "method, path or body; 409 `idempotency_stream_not_replayable` after a streamed turn. Scoped per "
+    "caller, kept 24 hours.",
+}
 
 
 def install_openapi(app: FastAPI, routers: list[tuple[str, APIRouter]]) -> None:
@@ -77,3 +92,5 @@ def _secure(spec: dict[str, Any], prefix: str, route: Any) -> None:
         operation = spec["paths"].get(prefix + route.path_format, {}).get(method.lower())
         if operation is not None:
             operation["security"] = security
+            if method.upper() in WRITE_METHODS:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)

@@ -31,6 +31,10 @@ class ServerSettings(BaseModel):
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0)
     code_ttl: int = Field(default=60, gt=0, description="authorization code lifetime in seconds")
     access_log: bool = True
+    idempotency_ttl: int = Field(default=24 * 3600, gt=0, description="how long an Idempotency-Key's outcome is kept")
+    idempotency_lease: int = Field(
+        default=600, gt=0, description="seconds after which a still-running keyed request counts as abandoned"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> ServerSettings:

@@ -361,3 +361,28 @@ class Secret(Base):
     created_by: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The outcome of one write sent with an ``Idempotency-Key``, kept so a retry is answered, not redone.
+
+    Keyed by the caller (``owner``: ``user:<id>`` or ``api_key:<id>``) and their key, so callers
+    never see each other's responses. ``fingerprint`` is the SHA-256 of method, path, query and
+    body; ``state`` is ``running`` while the first request executes, then ``done`` (``status``,
+    ``content_type`` and ``body`` are the response) or ``streamed`` (a Server-Sent Events turn,
+    which is not replayed). Rows past ``expires_at`` are purged lazily.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2000))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -58,6 +58,18 @@ def read_archived(session: Session, archive_id: str, conversation_id: str) -> Ar
     raise NotFound("archived conversation", conversation_id)
 
 
+def audit_archive_read(service: Service, session: Session, row: Conversation) -> None:
+    """Record who read an archived conversation (archived data is read rarely and on purpose)."""
+    service._audit(
+        session,
+        "archive.read_conversation",
+        company_id=row.company_id,
+        target_type="conversation",
+        target_id=row.id,
+        after={"archive_id": row.archive_id},
+    )
+
+
 def _progress(total: int, enabled: bool, description: str) -> Any:
     from tqdm.auto import tqdm
 
@@ -194,11 +206,13 @@ class ArchiveService(Service):
     def get_conversation(self, conversation_id: str) -> ArchivedConversation:
         """An archived conversation with its messages, found by its id."""
         self._check("archive.read")
-        with self.ws.store.read() as session:
+        with self.ws.store.write() as session:
             row = self._load(session, Conversation, conversation_id, "conversation")
             if row.archive_id is None:
                 raise NotFound("archived conversation", conversation_id)
-            return read_archived(session, row.archive_id, row.id)
+            archived = read_archived(session, row.archive_id, row.id)
+            audit_archive_read(self, session, row)
+            return archived
 
     def restore(self, archive_id: str, *, progress: bool = True) -> int:
         """Put an archive's conversations and messages back in the live tables (one transaction)."""
@@ -235,9 +249,22 @@ class ArchiveService(Service):
     def export(self, archive_id: str, path: str | Path) -> Path:
         """Write an archive to ``path`` as gzip-compressed JSON Lines."""
         self._check("archive.read")
-        with self.ws.store.read() as session:
+        with self.ws.store.write() as session:
             archive = self._load(session, Archive, archive_id, "archive")
             _lines(archive.data, archive.sha256)
             target = Path(path)
             target.write_bytes(archive.data)
+            self._audit(
+                session,
+                "archive.export",
+                company_id=archive.company_id,
+                target_type="archive",
+                target_id=archive_id,
+                after={
+                    "path": str(target.resolve()),
+                    "sha256": archive.sha256,
+                    "size": archive.size,
+                    "conversations": archive.conversation_count,
+                },
+            )
             return target

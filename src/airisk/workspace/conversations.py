@@ -35,7 +35,7 @@ from airisk.workspace._service import Actor, Service
 from airisk.workspace.access import can_use
 from airisk.workspace.agents import effective_policy
 from airisk.workspace.audit import append_event
-from airisk.workspace.blobs import get_blob, put_blob
+from airisk.workspace.blobs import drop_if_unused, get_blob, put_blob
 from airisk.workspace.errors import NotFound, PermissionDenied
 from airisk.workspace.pagination import Page, decode_cursor, encode_cursor, paginate
 from airisk.workspace.schemas import ConversationFilter, ConversationOut, FileOut, MessageOut
@@ -406,9 +406,17 @@ class ConversationService(Service):
                     limit=limit,
                     cursor=cursor,
                 )
-            from airisk.workspace.archive import read_archived
+        from airisk.workspace.archive import audit_archive_read, read_archived
 
-            archived = read_archived(session, row.archive_id, row.id).messages
+        with self.ws.store.write() as session:
+            row = self._readable(session, conversation_id)
+            restored = row.archive_id is None
+            if not restored:
+                assert row.archive_id is not None
+                archived = read_archived(session, row.archive_id, row.id).messages
+                audit_archive_read(self, session, row)
+        if restored:  # restored between the two transactions: its messages are live again
+            return self.messages(conversation_id, limit=limit, cursor=cursor)
         from airisk.workspace.pagination import check_limit
 
         size = check_limit(limit)
@@ -459,6 +467,34 @@ class ConversationService(Service):
                 convert=FileOut.model_validate,
                 limit=limit,
                 cursor=cursor,
+            )
+
+    def remove_file(self, conversation_id: str, file_id: str) -> None:
+        """Detach a file: its owner may, and so may whoever may delete the conversation (admin).
+
+        The content (stored once per SHA-256) goes only when no agent or conversation file
+        still refers to it. Later turns no longer see the file.
+        """
+        with self.ws.store.write() as session:
+            row = self._readable(session, conversation_id)
+            if not self._owned(row) and not self._may("conversations.delete"):
+                raise PermissionDenied("conversations.remove_file (only its owner or an admin may)", self.actor.role)
+            if row.archived_at is not None:
+                raise InputError(f"conversation {conversation_id} is archived; restore it first")
+            file = session.get(ConversationFile, file_id)
+            if file is None or file.conversation_id != row.id:
+                raise NotFound("file", file_id)
+            before = FileOut.model_validate(file).model_dump(mode="json") | {"conversation_id": row.id}
+            session.delete(file)
+            session.flush()
+            drop_if_unused(session, file.sha256)
+            self._audit(
+                session,
+                "conversations.remove_file",
+                company_id=row.company_id,
+                target_type="conversation",
+                target_id=row.id,
+                before=before,
             )
 
     def delete(self, conversation_id: str) -> None:

@@ -202,6 +202,18 @@ def list_conversation_files(
     return principal.actor.conversations.files(conversation_id, limit=limit, cursor=after)
 
 
+@router.delete(
+    "/conversations/{conversation_id}/files/{file_id}",
+    status_code=204,
+    summary="Delete a conversation's file (its owner, or an admin)",
+)
+def delete_conversation_file(
+    conversation_id: str, file_id: str, principal: Principal = Depends(require("chat"))
+) -> Response:
+    principal.actor.conversations.remove_file(conversation_id, file_id)
+    return Response(status_code=204)
+
+
 @router.post(
     "/agents/{agent_id}/files", response_model=list[FileOut], status_code=201, summary="Add files to an agent (admin)"
 )
