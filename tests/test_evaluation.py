@@ -134,7 +134,7 @@ def test_recall_at_fpr_matches_roc_curve(pairs: list[tuple[int, float]], fpr: fl
     if len(set(labels)) < 2:
         assert recall is None
         return
-    false_positive_rates, true_positive_rates, _ = metrics.roc_curve(labels, scores)
+    false_positive_rates, true_positive_rates, _ = metrics.roc_curve(labels, scores, drop_intermediate=False)
     best = max(t for f, t in zip(false_positive_rates, true_positive_rates, strict=True) if f <= fpr + 1e-12)
     assert recall == pytest.approx(best)
     assert threshold is not None
