@@ -90,10 +90,13 @@ register_artifact(
 register_artifact(
     Artifact(
         name="prompt-injection-head",
-        description="prompt-injection logistic head over MiniLM embeddings (training/train_prompt_injection.py)",
+        description=(
+            "prompt-injection logistic model over hashed n-grams + MiniLM embeddings "
+            "(training/train_prompt_injection.py)"
+        ),
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "7be49e921c2162b4de51a05cfc84f27c50af74d93d5dfe3c86b10da9270e26d8"},
+        pinned={"prompt_injection_head.npz": "86297137d8ccfebad06a72b68607215dba921b3edbb1ebdbb90e7de85557609e"},
         source="airisk package data",
     )
 )
