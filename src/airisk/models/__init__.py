@@ -89,6 +89,19 @@ register_artifact(
 )
 register_artifact(
     Artifact(
+        name="minilm-l6-v2-int8",
+        description=(
+            "minilm-l6-v2 with its weight MatMuls dynamically quantised to int8 (per channel); "
+            "selected by AIRISK_ENCODER_PRECISION=int8"
+        ),
+        kind="prepared",
+        files=("model.onnx", "tokenizer.json", MANIFEST),
+        pinned={"tokenizer.json": MINILM_SOURCE_SHA256["tokenizer.json"]},
+        source="derived from the prepared minilm-l6-v2 by onnxruntime.quantization.quantize_dynamic",
+    )
+)
+register_artifact(
+    Artifact(
         name="prompt-injection-head",
         description=(
             "prompt-injection logistic model over hashed n-grams + MiniLM embeddings "
