@@ -346,3 +346,17 @@ def test_encoder_precision_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRISK_ENCODER_PRECISION", "fp16")
     with pytest.raises(ConfigurationError, match="AIRISK_ENCODER_PRECISION"):
         encoder_precision()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_ngram_dot_matches_dense_features(text: str) -> None:
+    from airisk.models.ngrams import dot_many, sparse_features, sparse_matrix
+
+    dimension = 1 << 8
+    weights = np.random.default_rng(0).normal(size=(dimension, 2)).astype(np.float32)
+    dense = sparse_matrix([text], dimension).toarray()
+    assert np.allclose(dot_many([text], weights, dimension), dense @ weights, atol=1e-5)
+    norm = float(np.linalg.norm(dense))
+    assert norm == 0.0 or abs(norm - 1.0) < 1e-5
+    assert bool(sparse_features(text, dimension)) == (norm > 0)
