@@ -1,6 +1,7 @@
 """Speed and memory of the shared encoder and the prompt-injection scanner on this machine.
 
     PYTHONPATH=src python bench/bench_models.py [--rounds 200]
+    AIRISK_ENCODER_PRECISION=int8 PYTHONPATH=src python bench/bench_models.py   # the int8 encoder
 
 Prints medians and p95 in milliseconds, scan_many throughput and peak RSS (resource.getrusage).
 """
@@ -54,7 +55,7 @@ def main() -> int:
     started = time.perf_counter()
     encoder = get_encoder()
     load_ms = (time.perf_counter() - started) * 1000
-    print(f"encoder load: {load_ms:.0f} ms (includes checksum verification)")
+    print(f"encoder ({encoder.precision}) load: {load_ms:.0f} ms (includes checksum verification)")
     tokens = len(encoder._windows([PROMPT_500])[0][0])
     for label, text in (("short sentence (7 tokens)", SHORT), (f"500-char prompt ({tokens} tokens)", PROMPT_500)):
         p50, p95 = timed(lambda text=text: encoder.encode([text]), args.rounds)
@@ -79,6 +80,11 @@ def main() -> int:
     pipeline.scan_many(prompts)
     elapsed = time.perf_counter() - started
     print(f"pipeline.scan_many, {args.batch} prompts of 200-500 chars: {args.batch / elapsed:.0f} prompts/s")
+    exact = [f"#{i} {PROMPT_500}"[:500] for i in range(args.batch)]
+    started = time.perf_counter()
+    pipeline.scan_many(exact)
+    elapsed = time.perf_counter() - started
+    print(f"pipeline.scan_many, {args.batch} prompts of 500 chars: {args.batch / elapsed:.0f} prompts/s")
     short_prompts = [f"{SHORT} #{i}" for i in range(args.batch)]
     started = time.perf_counter()
     pipeline.scan_many(short_prompts)

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_prompt_injection import fit_head, notinject_rows, shared_data_dir, training_rows
+from train_prompt_injection import features, fit_head, notinject_rows, shared_data_dir, training_rows
 
 
 def main() -> int:
@@ -31,14 +31,14 @@ def main() -> int:
     args = parser.parse_args()
 
     from airisk import evaluate
-    from airisk.models.encoder import get_encoder
     from airisk.scanners.prompt_injection import PromptInjection
 
     base = training_rows(args.data)
     held = notinject_rows(args.data)
-    encoder = get_encoder()
-    x_base = encoder.encode([str(r["text"]) for r in base])
-    x_held = encoder.encode([str(r["text"]) for r in held])
+    import scipy.sparse as sp
+
+    x_base = features([str(r["text"]) for r in base])
+    x_held = features([str(r["text"]) for r in held])
     order = np.random.default_rng(0).permutation(len(held))
     folds = np.array_split(order, args.folds)
     flagged = 0
@@ -47,7 +47,7 @@ def main() -> int:
         for k, test_index in enumerate(folds):
             train_index = np.setdiff1d(order, test_index)
             rows = base + [held[i] for i in train_index]
-            x = np.vstack([x_base, x_held[train_index]])
+            x = sp.vstack([x_base, x_held[train_index]]).tocsr()  # type: ignore[index]
             head = fit_head(rows, x, 0.01, verbose=False)
             path = Path(tmp) / f"fold{k}.npz"
             head.save(path)  # type: ignore[attr-defined]

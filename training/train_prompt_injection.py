@@ -1,4 +1,4 @@
-"""Train the prompt-injection classifier head on the shared MiniLM encoder.
+"""Train the prompt-injection classifier: a logistic model over hashed n-grams + MiniLM embeddings.
 
 Usage (from the repository root, after ``airisk models prepare``)::
 
@@ -84,27 +84,51 @@ def training_rows(data_dir: Path) -> list[dict[str, object]]:
     return rows
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, c: float, folds: int = 5) -> np.ndarray:
+EMBEDDING_SCALE = 0.5  # weight of the embedding block against the unit-norm n-gram block (chosen by CV)
+C_GRID = (4.0, 16.0, 64.0)
+
+
+def features(texts: list[str]) -> object:
+    """The model's input: hashed n-grams (sparse), then scale * [mean embedding, max embedding]."""
+    import scipy.sparse as sp
+
+    from airisk.models.encoder import get_encoder, pool_chunks
+    from airisk.models.ngrams import sparse_matrix
+
+    chunks = get_encoder().encode_chunks_many(texts)
+    mean = np.stack([pool_chunks(c) for c in chunks])
+    top = np.stack([c.max(axis=0) for c in chunks])
+    dense = sp.csr_matrix(np.hstack([mean, top]) * EMBEDDING_SCALE)
+    return sp.hstack([sparse_matrix(texts), dense]).tocsr()
+
+
+def _model(c: float) -> object:
     from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=5000, solver="liblinear")
+
+
+def out_of_fold(x: object, y: np.ndarray, c: float, folds: int = 5) -> np.ndarray:
     from sklearn.model_selection import StratifiedKFold
 
     scores = np.zeros(len(y))
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x[train], y[train])
-        scores[test] = model.predict_proba(x[test])[:, 1]
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y):
+        model = _model(c).fit(x[train], y[train])  # type: ignore[attr-defined, index]
+        scores[test] = model.predict_proba(x[test])[:, 1]  # type: ignore[index]
     return scores
 
 
-def fit_head(rows: list[dict[str, object]], x: np.ndarray, target_fpr: float, *, verbose: bool = True) -> object:
-    """Choose C and the operating threshold by 5-fold CV, then fit on every row; returns a LinearHead."""
-    from sklearn.linear_model import LogisticRegression
+def fit_head(rows: list[dict[str, object]], x: object, target_fpr: float, *, verbose: bool = True) -> object:
+    """Choose C and the operating threshold by 5-fold CV, then fit on every row; returns a HybridHead."""
     from sklearn.metrics import roc_auc_score
 
-    from airisk.models.heads import LinearHead
+    from airisk.models.encoder import DIMENSION
+    from airisk.models.heads import HybridHead
+    from airisk.models.ngrams import DEFAULT_DIMENSION
 
     y = np.array([int(r["label"]) for r in rows])  # type: ignore[call-overload]
     best = None
-    for c in (1.0, 4.0, 16.0, 64.0):
+    for c in C_GRID:
         oof = out_of_fold(x, y, c)
         auc = roc_auc_score(y, oof)
         if verbose:
@@ -117,20 +141,27 @@ def fit_head(rows: list[dict[str, object]], x: np.ndarray, target_fpr: float, *,
     allowed = math.floor(target_fpr * len(benign))
     threshold = float(benign[len(benign) - allowed - 1]) + 1e-6 if allowed < len(benign) else 0.5
     recall = float((oof[y == 1] >= threshold).mean())
+    deepset = np.array([str(r["source"]).startswith("deepset_train") for r in rows])
+    deepset_recall = float((oof[deepset & (y == 1)] >= threshold).mean()) if deepset.any() else None
     if verbose:
-        print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {target_fpr}",
-              file=sys.stderr)
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
+        print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {target_fpr}"
+              f" (deepset train attacks: {deepset_recall})", file=sys.stderr)
+    model = _model(c).fit(x, y)  # type: ignore[attr-defined]
+    coef = model.coef_[0].astype(np.float32)  # type: ignore[attr-defined]
     shift = math.log(threshold / (1 - threshold))
     sources: dict[str, int] = {}
     for row in rows:
         sources[str(row["source"])] = sources.get(str(row["source"]), 0) + 1
-    return LinearHead(
-        weights=model.coef_[0].astype(np.float32),
-        bias=np.array([model.intercept_[0] - shift], dtype=np.float32),
-        labels=["injection"],
+    return HybridHead(
+        ngram_weights=coef[:DEFAULT_DIMENSION],
+        mean_weights=coef[DEFAULT_DIMENSION : DEFAULT_DIMENSION + DIMENSION],
+        max_weights=coef[DEFAULT_DIMENSION + DIMENSION :],
+        bias=float(model.intercept_[0]) - shift,  # type: ignore[attr-defined]
+        embedding_scale=EMBEDDING_SCALE,
         metadata={
             "encoder": "minilm-l6-v2",
+            "features": f"hashed char 3-5 + word 1-2 grams ({DEFAULT_DIMENSION}), "
+                        f"{EMBEDDING_SCALE} * [mean, max] of MiniLM windows",
             "trained_by": "training/train_prompt_injection.py",
             "rows": len(rows),
             "sources": sources,
@@ -139,6 +170,7 @@ def fit_head(rows: list[dict[str, object]], x: np.ndarray, target_fpr: float, *,
             "operating_threshold_raw": round(threshold, 6),
             "operating_point": f"score 0.5 = out-of-fold FPR <= {target_fpr} on benign training rows",
             "oof_recall_at_operating_point": round(recall, 4),
+            "oof_deepset_train_recall_at_operating_point": None if deepset_recall is None else round(deepset_recall, 4),
         },
     )
 
@@ -156,13 +188,11 @@ def main() -> int:
     parser.add_argument("--no-notinject", action="store_true", help="leave NotInject out of training")
     args = parser.parse_args()
 
-    from airisk.models.encoder import get_encoder
-
     rows = training_rows(args.data)
     if not args.no_notinject:
         rows += notinject_rows(args.data)
     started = time.perf_counter()
-    x = get_encoder().encode([str(r["text"]) for r in rows])
+    x = features([str(r["text"]) for r in rows])
     print(f"encoded {len(rows)} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     head = fit_head(rows, x, args.target_fpr)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -89,11 +89,27 @@ register_artifact(
 )
 register_artifact(
     Artifact(
+        name="minilm-l6-v2-int8",
+        description=(
+            "minilm-l6-v2 with its weight MatMuls dynamically quantised to int8 (per channel); "
+            "selected by AIRISK_ENCODER_PRECISION=int8"
+        ),
+        kind="prepared",
+        files=("model.onnx", "tokenizer.json", MANIFEST),
+        pinned={"tokenizer.json": MINILM_SOURCE_SHA256["tokenizer.json"]},
+        source="derived from the prepared minilm-l6-v2 by onnxruntime.quantization.quantize_dynamic",
+    )
+)
+register_artifact(
+    Artifact(
         name="prompt-injection-head",
-        description="prompt-injection logistic head over MiniLM embeddings (training/train_prompt_injection.py)",
+        description=(
+            "prompt-injection logistic model over hashed n-grams + MiniLM embeddings "
+            "(training/train_prompt_injection.py)"
+        ),
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "7be49e921c2162b4de51a05cfc84f27c50af74d93d5dfe3c86b10da9270e26d8"},
+        pinned={"prompt_injection_head.npz": "86297137d8ccfebad06a72b68607215dba921b3edbb1ebdbb90e7de85557609e"},
         source="airisk package data",
     )
 )

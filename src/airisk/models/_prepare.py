@@ -157,7 +157,75 @@ def _prepare_minilm(target: Path, install: bool, progress: bool) -> None:
         steps.close()
 
 
-_BUILDERS = {"minilm-l6-v2": _prepare_minilm}
+def quantise_encoder(source: Path, target: Path) -> dict[str, Any]:
+    """Write an int8 copy of the fp32 ONNX encoder ``source`` to ``target``; returns what was done.
+
+    Weights of the exported graph are folded to initializers first (onnxruntime's basic
+    graph optimisation), otherwise the quantiser finds no constant MatMul weights and
+    leaves the model unchanged; the result must contain ``MatMulInteger`` nodes.
+    """
+    try:
+        import onnx
+        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise MissingDependencyError("int8 encoder preparation", "models-build", exc.name) from None
+    folded = target.with_name("folded.onnx")
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(folded)
+    onnxruntime.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+    try:
+        quantize_dynamic(
+            str(folded), str(target), per_channel=True, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8
+        )
+    finally:
+        folded.unlink(missing_ok=True)
+    ops: dict[str, int] = {}
+    for node in onnx.load(str(target)).graph.node:
+        ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    if not ops.get("MatMulInteger"):
+        raise RuntimeError("quantisation produced no MatMulInteger nodes; the int8 encoder would not be int8")
+    return {
+        "method": "onnxruntime.quantization.quantize_dynamic(per_channel=True, MatMul, QInt8)",
+        "onnxruntime": onnxruntime.__version__,
+        "quantised_matmuls": ops["MatMulInteger"],
+        "float_matmuls_left": ops.get("MatMul", 0),
+    }
+
+
+def _prepare_minilm_int8(target: Path, install: bool, progress: bool) -> None:
+    fp32 = status("minilm-l6-v2")
+    if not fp32.ok:
+        _prepare_minilm(fp32.path or model_dir() / "minilm-l6-v2", install, progress)
+        fp32 = status("minilm-l6-v2")
+    if not fp32.ok or fp32.path is None:
+        raise ModelArtifactMissing(f"minilm-l6-v2 is needed to build its int8 variant: {fp32.problem}")
+    if importlib.util.find_spec("onnx") is None:  # the quantiser reads and writes the graph with onnx
+        if not install:
+            raise MissingDependencyError("int8 encoder preparation", "models-build", "onnx")
+        _pip_install(BUILD_REQUIREMENTS["onnx"])
+        importlib.invalidate_caches()
+    steps = _Steps(2, progress, "minilm-l6-v2-int8")
+    try:
+        with _staging(target) as staging:
+            measured = quantise_encoder(fp32.path / "model.onnx", staging / "model.onnx")
+            shutil.copyfile(fp32.path / "tokenizer.json", staging / "tokenizer.json")
+            steps.step("quantised")
+            manifest = {
+                "artifact": "minilm-l6-v2-int8",
+                "derived_from": {"minilm-l6-v2/model.onnx": sha256_file(fp32.path / "model.onnx")},
+                "files": {name: sha256_file(staging / name) for name in ("model.onnx", "tokenizer.json")},
+                "quantisation": measured,
+                "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        steps.step("in place")
+    finally:
+        steps.close()
+
+
+_BUILDERS = {"minilm-l6-v2": _prepare_minilm, "minilm-l6-v2-int8": _prepare_minilm_int8}
 
 
 def prepare(names: list[str] | None, *, force: bool, install: bool, progress: bool) -> list[ArtifactStatus]:

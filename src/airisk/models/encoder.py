@@ -22,11 +22,22 @@ if TYPE_CHECKING:
     from airisk.types import ScanContext
 
 ARTIFACT = "minilm-l6-v2"
+PRECISIONS = {"fp32": ARTIFACT, "int8": "minilm-l6-v2-int8"}
 DIMENSION = 384
 MAX_TOKENS = 256  # tokens per window, including [CLS] and [SEP]
 OVERLAP = 32  # tokens shared by consecutive windows so no phrase is cut in half unseen
 EMBEDDING_KEY = "embedding:minilm"
 CHUNKS_KEY = "chunks:minilm"
+
+
+def encoder_precision() -> str:
+    """``fp32`` (default) or ``int8``, from $AIRISK_ENCODER_PRECISION."""
+    value = os.environ.get("AIRISK_ENCODER_PRECISION", "fp32").strip().lower() or "fp32"
+    if value not in PRECISIONS:
+        from airisk.errors import ConfigurationError
+
+        raise ConfigurationError(f"AIRISK_ENCODER_PRECISION must be one of {sorted(PRECISIONS)}, not {value!r}")
+    return value
 
 
 def _default_threads() -> int:
@@ -42,7 +53,13 @@ class TextEncoder:
     Thread-safe: onnxruntime sessions may be run from many threads at once.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        threads: int | None = None,
+        precision: str | None = None,
+    ) -> None:
         try:
             import numpy  # noqa: F401
             import onnxruntime
@@ -53,7 +70,10 @@ class TextEncoder:
 
         from airisk.models import resolve
 
-        directory = Path(model_path) if model_path is not None else resolve(ARTIFACT)
+        self.precision = precision or encoder_precision()
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, not {self.precision!r}")
+        directory = Path(model_path) if model_path is not None else resolve(PRECISIONS[self.precision])
         self.path = directory
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.no_truncation()
@@ -73,7 +93,7 @@ class TextEncoder:
         )
 
     def __repr__(self) -> str:
-        return f"TextEncoder(path={str(self.path)!r}, dimension={DIMENSION})"
+        return f"TextEncoder(path={str(self.path)!r}, precision={self.precision!r}, dimension={DIMENSION})"
 
     @property
     def dimension(self) -> int:

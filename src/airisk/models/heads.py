@@ -104,3 +104,125 @@ def load_head(artifact: str) -> LinearHead:
     from airisk.models import resolve
 
     return LinearHead.load(resolve(artifact))
+
+
+SEGMENT_CHARS = 1500  # n-gram features of a long text are taken per segment of about this many characters
+
+
+def text_segments(text: str, size: int = SEGMENT_CHARS) -> list[str]:
+    """``text`` cut at whitespace into pieces of about ``size`` characters (one piece if short)."""
+    if len(text) <= size:
+        return [text]
+    pieces = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind(" ", start + size // 2, end)
+            end = cut if cut > start else end
+        pieces.append(text[start:end])
+        start = end
+    return pieces
+
+
+@dataclass
+class HybridHead:
+    """A logistic model over hashed n-grams of the text plus its MiniLM embedding.
+
+    ``logit = ngrams(segment) @ ngram_weights + scale * (mean @ mean_weights + max @ max_weights) + bias``
+    where ``mean`` is the normalised mean of the text's window embeddings and ``max`` their
+    element-wise maximum. A long text is scored per segment (n-grams of the segment, the
+    embedding terms of the whole text) and the maximum is taken, so one injected paragraph
+    in a long document is not diluted.
+    """
+
+    ngram_weights: np.ndarray
+    mean_weights: np.ndarray
+    max_weights: np.ndarray
+    bias: float
+    embedding_scale: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        np = _numpy()
+        self.ngram_weights = np.asarray(self.ngram_weights, dtype=np.float32).reshape(-1, 1)
+        self.mean_weights = np.asarray(self.mean_weights, dtype=np.float32).reshape(-1)
+        self.max_weights = np.asarray(self.max_weights, dtype=np.float32).reshape(-1)
+        if self.mean_weights.shape != self.max_weights.shape:
+            raise ValueError("mean and max weights must have the same shape")
+
+    @property
+    def dimension(self) -> int:
+        """Embedding dimension the head expects."""
+        return int(self.mean_weights.shape[0])
+
+    def embedding_logits(self, chunk_sets: list[np.ndarray]) -> np.ndarray:
+        np = _numpy()
+        from airisk.models.encoder import pool_chunks
+
+        out = np.zeros(len(chunk_sets), dtype=np.float32)
+        for index, chunks in enumerate(chunk_sets):
+            if len(chunks):
+                if chunks.shape[1] != self.dimension:
+                    raise ValueError(f"head expects {self.dimension}-d embeddings, got {chunks.shape[1]}")
+                mean = pool_chunks(chunks)
+                out[index] = self.embedding_scale * (mean @ self.mean_weights + chunks.max(axis=0) @ self.max_weights)
+        return out  # type: ignore[no-any-return]
+
+    def score(self, texts: list[str], chunk_sets: list[np.ndarray]) -> list[float]:
+        """Probability of an injection for each text (max over its segments)."""
+        from airisk.models.ngrams import dot_many
+
+        np = _numpy()
+        embedded = self.embedding_logits(chunk_sets)
+        segments = [text_segments(text) for text in texts]
+        flat = [piece for pieces in segments for piece in pieces]
+        ngram = dot_many(flat, self.ngram_weights, int(self.ngram_weights.shape[0]))[:, 0]
+        scores = []
+        cursor = 0
+        for index, pieces in enumerate(segments):
+            logit = float(ngram[cursor : cursor + len(pieces)].max()) + float(embedded[index]) + self.bias
+            cursor += len(pieces)
+            scores.append(float(1.0 / (1.0 + np.exp(-logit))))
+        return scores
+
+    def save(self, path: str | Path) -> None:
+        np = _numpy()
+        with open(path, "wb") as handle:
+            np.savez_compressed(
+                handle,
+                kind=np.array("hybrid"),
+                ngram_weights=self.ngram_weights.reshape(-1).astype(np.float16),
+                mean_weights=self.mean_weights,
+                max_weights=self.max_weights,
+                bias=np.array([self.bias], dtype=np.float32),
+                embedding_scale=np.array([self.embedding_scale], dtype=np.float32),
+                metadata=np.array(json.dumps(self.metadata, sort_keys=True)),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> HybridHead:
+        np = _numpy()
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(
+                    ngram_weights=data["ngram_weights"].astype(np.float32),
+                    mean_weights=data["mean_weights"],
+                    max_weights=data["max_weights"],
+                    bias=float(data["bias"][0]),
+                    embedding_scale=float(data["embedding_scale"][0]),
+                    metadata=dict(json.loads(str(data["metadata"]))),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelArtifactMissing(f"cannot read head {path}: {type(exc).__name__}: {exc}") from None
+
+
+def load_any_head(path: str | Path) -> LinearHead | HybridHead:
+    """A head file of either kind (hybrid heads carry ``kind='hybrid'``)."""
+    np = _numpy()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            kind = str(data["kind"]) if "kind" in data.files else "linear"
+    except (OSError, ValueError) as exc:
+        raise ModelArtifactMissing(f"cannot read head {path}: {type(exc).__name__}: {exc}") from None
+    return HybridHead.load(path) if kind == "hybrid" else LinearHead.load(path)

@@ -4,8 +4,9 @@
    prompt-leak requests, chat-template and fake-system delimiters, DAN-style personas —
    run over obfuscation-resistant views (homoglyph/leet skeleton, spaced letters, rot13,
    reversed text) and over decoded base64, hex, URL-encoded and tag-character payloads.
-2. **Classifier**: a logistic head over the shared MiniLM embedding, trained by
-   ``training/train_prompt_injection.py``; a long text scores the max over its windows.
+2. **Classifier**: a logistic model over hashed character/word n-grams of the text and the
+   shared MiniLM embedding (mean and max of its windows), trained by
+   ``training/train_prompt_injection.py``; a long text scores the max over its segments.
    A larger local checkpoint (e.g. DeBERTa or Prompt Guard) may replace it, loaded only
    from a local path.
 3. **Context**: an injection split across the last turns, or hidden in attached files or
@@ -101,11 +102,12 @@ class PromptInjection(Scanner):
                             raise ConfigurationError("engine='local' needs local_model_path")
                         self._local = LocalClassifier(self.config.local_model_path, self.config.local_injection_labels)
                     else:
+                        from airisk.models import resolve
                         from airisk.models.encoder import get_encoder
-                        from airisk.models.heads import LinearHead, load_head
+                        from airisk.models.heads import load_any_head
 
                         path = self.config.head_path
-                        head = LinearHead.load(path) if path else load_head(HEAD_ARTIFACT)
+                        head = load_any_head(path if path else resolve(HEAD_ARTIFACT))
                         encoder = get_encoder()
                         trained_on = head.metadata.get("encoder", "minilm-l6-v2")
                         if head.dimension != encoder.dimension or trained_on != "minilm-l6-v2":
@@ -120,8 +122,12 @@ class PromptInjection(Scanner):
 
     # classifier layer ---------------------------------------------------------------------
 
-    def _head_scores(self, chunk_sets: Sequence[np.ndarray]) -> list[float]:
+    def _head_scores(self, texts: Sequence[str], chunk_sets: Sequence[np.ndarray]) -> list[float]:
+        from airisk.models.heads import HybridHead
+
         head = self._classifier()
+        if isinstance(head, HybridHead):
+            return head.score(list(texts), list(chunk_sets))
         return [float(head.predict_proba(chunks)[:, 0].max()) if len(chunks) else 0.0 for chunks in chunk_sets]
 
     def _classify_messages(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[float]:
@@ -130,7 +136,7 @@ class PromptInjection(Scanner):
             return [float(score) for score in model.score(list(texts))]
         from airisk.models.encoder import chunk_embeddings_for_many
 
-        return self._head_scores(chunk_embeddings_for_many(texts, contexts))
+        return self._head_scores(texts, chunk_embeddings_for_many(texts, contexts))
 
     def _classify_free_texts(self, texts: list[str]) -> list[float]:
         if not texts:
@@ -140,7 +146,7 @@ class PromptInjection(Scanner):
             return [float(score) for score in model.score(texts)]
         from airisk.models.encoder import get_encoder
 
-        return self._head_scores(get_encoder().encode_chunks_many(texts))
+        return self._head_scores(texts, get_encoder().encode_chunks_many(texts))
 
     # context ------------------------------------------------------------------------------
 

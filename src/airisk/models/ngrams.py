@@ -1,0 +1,91 @@
+"""Hashed character and word n-gram features, computed with the standard library and numpy.
+
+Why: the MiniLM sentence embedding summarises meaning but blurs the exact wording that
+marks many injections ("ignore the above", "vergiss alles", "as DAN"); sparse n-gram
+counts keep it. The same function runs at training time (``training/``) and at scan time,
+so features match bit for bit; no scikit-learn is needed to score.
+
+Features: lower-cased, whitespace-collapsed text; character 3- to 5-grams inside a word
+padded with spaces, plus word unigrams and bigrams; each hashed (CRC-32) into ``dimension``
+buckets with a sign bit, counts log-scaled (``1 + log(count)``), the vector L2-normalised.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import zlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_DIMENSION = 1 << 16
+CHAR_SIZES = (3, 4, 5)
+MAX_CHARS = 20_000  # features read at most this many characters (the head takes the embedding for the rest)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _tokens(text: str) -> list[str]:
+    """The n-grams of ``text``, each prefixed by its kind so char and word grams do not collide."""
+    lowered = " ".join(text[:MAX_CHARS].lower().split())
+    words = _WORD.findall(lowered)
+    grams: list[str] = []
+    for word in words:
+        padded = f" {word} "
+        for size in CHAR_SIZES:
+            if len(padded) < size:
+                continue
+            grams.extend("c" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    grams.extend("w " + word for word in words)
+    grams.extend(f"b {a} {b}" for a, b in itertools.pairwise(words))
+    return grams
+
+
+def sparse_features(text: str, dimension: int = DEFAULT_DIMENSION) -> dict[int, float]:
+    """Bucket -> value of the normalised hashed n-gram vector of ``text``."""
+    counts: dict[int, int] = {}
+    for gram in _tokens(text):
+        digest = zlib.crc32(gram.encode("utf-8"))
+        bucket = digest % dimension
+        sign = 1 if (digest >> 31) & 1 else -1
+        counts[bucket] = counts.get(bucket, 0) + sign
+    values = {b: math.copysign(1.0 + math.log(abs(c)), c) for b, c in counts.items() if c}
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    if norm == 0:
+        return {}
+    return {b: v / norm for b, v in values.items()}
+
+
+def dot_many(texts: list[str], weights: np.ndarray, dimension: int = DEFAULT_DIMENSION) -> np.ndarray:
+    """``features(texts) @ weights`` without building the dense matrix: shape (n, weights.shape[1])."""
+    import numpy as np
+
+    out = np.zeros((len(texts), weights.shape[1]), dtype=np.float32)
+    for row, text in enumerate(texts):
+        features = sparse_features(text, dimension)
+        if features:
+            index = np.fromiter(features.keys(), dtype=np.int64, count=len(features))
+            value = np.fromiter(features.values(), dtype=np.float32, count=len(features))
+            out[row] = value @ weights[index]
+    return out
+
+
+def sparse_matrix(texts: list[str], dimension: int = DEFAULT_DIMENSION) -> Any:
+    """A scipy CSR matrix of the features (training only: needs scipy)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for text in texts:
+        features = sparse_features(text, dimension)
+        indices.extend(features.keys())
+        data.extend(features.values())
+        indptr.append(len(indices))
+    return csr_matrix(
+        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+        shape=(len(texts), dimension),
+    )
