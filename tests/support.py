@@ -107,3 +107,24 @@ TEST_SCANNERS = {
     "test_exploding": ("support", "Exploding"),
     "test_sleepy": ("support", "Sleepy"),
 }
+
+
+class SpansConfig(ScannerConfig):
+    spans: list[tuple[int, int]] = []
+    action: str = "redact"  # type: ignore[assignment]
+    replacement: str = "#"
+
+
+class Spans(Scanner):
+    """Reports fixed spans (clipped to the text); for overlap and stream-cut edge cases."""
+
+    name = "test_spans"
+    Config = SpansConfig
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        findings = [
+            Finding(kind="span", start=start, end=end, replacement=self.config.replacement)  # type: ignore[attr-defined]
+            for start, end in self.config.spans  # type: ignore[attr-defined]
+            if end <= len(text)
+        ]
+        return self.result(text, findings)

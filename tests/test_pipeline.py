@@ -13,9 +13,10 @@ from airisk import ScannerPipeline
 from airisk.errors import ConfigurationError, InputError
 from airisk.normalize import normalize
 from airisk.pipeline import ScanInterrupted
-from airisk.types import Direction, ScanContext, Verdict
+from airisk.scanners.base import apply_replacements
+from airisk.types import Direction, Finding, ScanContext, Verdict
 
-from support import Digits, Exploding, Keyword, SharedCounter, Sleepy
+from support import Digits, Exploding, Keyword, SharedCounter, Sleepy, Spans
 
 texts = st.text(
     alphabet=st.one_of(
@@ -264,3 +265,20 @@ def test_custom_scanner_registered_by_entry_point(tmp_path, monkeypatch) -> None
     finally:
         sys.modules.pop("ticket_plugin", None)
         registry._entry_points.cache_clear()
+
+
+def test_overlapping_redactions_from_two_scanners_leave_no_part_of_either_value() -> None:
+    """A later redactor whose span starts earlier must not let the rest of the first one's value through."""
+    first = Spans(spans=[(3, 13)], replacement="<EMAIL>")
+    second = Spans(spans=[(1, 5)], replacement="<ID>")
+    report = ScannerPipeline(input=[first, second]).scan_input("id john@x.com ok")
+    assert "x.com" not in report.sanitized_text and "hn" not in report.sanitized_text
+    assert report.sanitized_text == "i<ID> ok"
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=8))
+def test_apply_replacements_removes_every_covered_character(spans: list[tuple[int, int]]) -> None:
+    text = "x" * 40
+    findings = [Finding(kind="k", start=min(s), end=max(s), replacement="#") for s in spans]
+    covered = {i for f in findings for i in range(f.start, f.end)}
+    assert apply_replacements(text, findings).count("x") == len(text) - len(covered)
