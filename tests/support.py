@@ -128,3 +128,23 @@ class Spans(Scanner):
             if end <= len(text)
         ]
         return self.result(text, findings)
+
+
+class PatternConfig(ScannerConfig):
+    patterns: list[str] = []
+    action: str = "redact"  # type: ignore[assignment]
+
+
+class Pattern(Scanner):
+    """Reports every match of each pattern, pattern by pattern (so findings are not sorted)."""
+
+    name = "test_pattern"
+    Config = PatternConfig
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        findings = [
+            Finding(kind="pattern", start=m.start(), end=m.end(), replacement="#")
+            for pattern in self.config.patterns  # type: ignore[attr-defined]
+            for m in re.finditer(pattern, text)
+        ]
+        return self.result(text, findings)

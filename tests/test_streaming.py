@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from airisk import ScannerPipeline
 
-from support import Digits, Keyword
+from support import Digits, Keyword, Pattern
 
 
 def chunked(text: str, cuts: list[int]) -> list[str]:
@@ -95,5 +95,28 @@ def test_stream_equals_one_shot_scan(text: str, cuts: list[int], hold_back: int)
     # digit runs longer than the window may be split by design; keep them short
     if any(len(run) > hold_back for run in "".join(c if c.isdigit() else " " for c in text).split()):
         return
+    released = "".join(pipeline.scan_stream(chunked(text, cuts), hold_back=hold_back))
+    assert released == expected
+
+
+def test_release_cut_never_splits_a_finding_whatever_their_order() -> None:
+    """The cut moves back to the start of a straddling finding; if that lands inside an earlier
+    finding listed before it, it must move again, or the value is released in two pieces."""
+    pipeline = ScannerPipeline(output=[Pattern(patterns=["a+b+", "b+c+"])])
+    text = "x" * 24 + "aaabbbccc" + "y" * 40
+    expected = pipeline.scan_output(text).sanitized_text
+    stream = pipeline.scan_stream(list(text), hold_back=8)
+    assert "".join(stream) == expected
+    assert [(f.start, f.end) for f in stream.report.findings] == [(24, 30), (27, 33)]
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("abc xy")), max_size=200),
+    st.lists(st.integers(min_value=0, max_value=300), max_size=20),
+    st.integers(min_value=8, max_value=24),
+)
+def test_stream_with_overlapping_findings_equals_one_shot_scan(text: str, cuts: list[int], hold_back: int) -> None:
+    pipeline = ScannerPipeline(output=[Pattern(patterns=["a{1,3}b{1,3}", "b{1,3}c{1,3}"])])
+    expected = pipeline.scan_output(text).sanitized_text
     released = "".join(pipeline.scan_stream(chunked(text, cuts), hold_back=hold_back))
     assert released == expected

@@ -102,7 +102,8 @@ class _StreamState:
         cut = len(report.text) if final else len(report.text) - self.hold_back
         replacements = self._replacements(report)
         if len(report.text) - window_start <= self.max_pending:
-            for finding in report.findings:
+            # latest start first: moving the cut back can only expose findings that start earlier
+            for finding in sorted(report.findings, key=lambda f: f.start, reverse=True):
                 if finding.start < cut < finding.end:
                     cut = finding.start
         cut = max(cut, window_start)
