@@ -120,3 +120,14 @@ def test_stream_with_overlapping_findings_equals_one_shot_scan(text: str, cuts: 
     expected = pipeline.scan_output(text).sanitized_text
     released = "".join(pipeline.scan_stream(chunked(text, cuts), hold_back=hold_back))
     assert released == expected
+
+
+def test_normalisation_spans_refer_to_the_original_text_as_in_a_one_shot_scan() -> None:
+    pipeline = ScannerPipeline(output=[Digits()])
+    text = "a\u200b\u200bbcdefghij\u200bk" + "z\u202e" * 30 + "end"
+    one_shot = [(f.start, f.end) for f in pipeline.scan_output(text).normalization if f.kind == "hidden_characters"]
+    stream = pipeline.scan_stream(["a\u200b\u200bbcdefgh", "ij\u200bk", *("z\u202e" for _ in range(30)), "end"], hold_back=8)
+    "".join(stream)
+    spans = [(f.start, f.end) for f in stream.report.normalization if f.kind == "hidden_characters"]
+    assert spans == one_shot
+    assert all(text[start:end].strip("\u200b\u202e") == "" for start, end in spans)
