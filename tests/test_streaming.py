@@ -126,7 +126,9 @@ def test_normalisation_spans_refer_to_the_original_text_as_in_a_one_shot_scan() 
     pipeline = ScannerPipeline(output=[Digits()])
     text = "a\u200b\u200bbcdefghij\u200bk" + "z\u202e" * 30 + "end"
     one_shot = [(f.start, f.end) for f in pipeline.scan_output(text).normalization if f.kind == "hidden_characters"]
-    stream = pipeline.scan_stream(["a\u200b\u200bbcdefgh", "ij\u200bk", *("z\u202e" for _ in range(30)), "end"], hold_back=8)
+    stream = pipeline.scan_stream(
+        ["a\u200b\u200bbcdefgh", "ij\u200bk", *("z\u202e" for _ in range(30)), "end"], hold_back=8
+    )
     "".join(stream)
     spans = [(f.start, f.end) for f in stream.report.normalization if f.kind == "hidden_characters"]
     assert spans == one_shot
