@@ -148,3 +148,19 @@ class Pattern(Scanner):
             for m in re.finditer(pattern, text)
         ]
         return self.result(text, findings)
+
+
+class SlowWarmUp(Scanner):
+    """Counts warm-ups; each takes a moment, so concurrent first scans overlap."""
+
+    name = "test_slow_warm_up"
+    warm_ups: ClassVar[int] = 0
+    lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def warm_up(self) -> None:
+        with SlowWarmUp.lock:
+            SlowWarmUp.warm_ups += 1
+        time.sleep(0.05)
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        return self.result(text, [])

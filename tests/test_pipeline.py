@@ -16,7 +16,7 @@ from airisk.pipeline import ScanInterrupted
 from airisk.scanners.base import apply_replacements
 from airisk.types import Direction, Finding, ScanContext, Verdict
 
-from support import Digits, Exploding, Keyword, SharedCounter, Sleepy, Spans
+from support import Digits, Exploding, Keyword, SharedCounter, Sleepy, SlowWarmUp, Spans
 
 texts = st.text(
     alphabet=st.one_of(
@@ -282,3 +282,24 @@ def test_apply_replacements_removes_every_covered_character(spans: list[tuple[in
     findings = [Finding(kind="k", start=min(s), end=max(s), replacement="#") for s in spans]
     covered = {i for f in findings for i in range(f.start, f.end)}
     assert apply_replacements(text, findings).count("x") == len(text) - len(covered)
+
+
+def test_a_shared_pipeline_warms_each_scanner_once_under_concurrent_first_scans() -> None:
+    """Policy.build_shared hands one pipeline to every conversation; their first messages
+    arrive together and must not each load the models again."""
+    import threading
+
+    SlowWarmUp.warm_ups = 0
+    pipeline = ScannerPipeline(input=[SlowWarmUp()])
+    barrier = threading.Barrier(8)
+
+    def first_message() -> None:
+        barrier.wait()
+        pipeline.scan_input("hello")
+
+    threads = [threading.Thread(target=first_message) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert SlowWarmUp.warm_ups == 1

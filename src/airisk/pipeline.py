@@ -90,7 +90,9 @@ class ScannerPipeline:
         self.hold_back = hold_back
         self.max_chars = max_chars
         self.name = name
-        self._warmed: set[int] = set()
+        # scanners already warmed, by id; holding them keeps an id from being reused by a new scanner
+        self._warmed: dict[int, Scanner] = {}
+        self._warm_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -122,21 +124,26 @@ class ScannerPipeline:
 
     def warm_up(self) -> None:
         """Load every scanner's models and databases now rather than on the first message."""
-        for scanner in {id(s): s for s in [*self.input, *self.output]}.values():
-            scanner.warm_up()
-            self._warmed.add(id(scanner))
+        with self._warm_lock:
+            for scanner in {id(s): s for s in [*self.input, *self.output]}.values():
+                scanner.warm_up()
+                self._warmed[id(scanner)] = scanner
 
     def _warm_once(self, scanners: list[Scanner]) -> None:
         """Load models before a scanner's first timed scan: time limits are for scanning, not
-        loading. A warm-up error is left for the scan itself to report (and fail closed)."""
-        for scanner in scanners:
-            if id(scanner) in self._warmed:
-                continue
-            try:
-                scanner.warm_up()
-            except Exception as exc:  # noqa: BLE001 - the scan raises it again and fails closed
-                logger.debug("warm-up failed", extra={"scanner": scanner.name, "error": type(exc).__name__})
-            self._warmed.add(id(scanner))
+        loading. A warm-up error is left for the scan itself to report (and fail closed).
+        Concurrent first messages on a shared pipeline wait for one warm-up, not run their own."""
+        if all(id(s) in self._warmed for s in scanners):
+            return
+        with self._warm_lock:
+            for scanner in scanners:
+                if id(scanner) in self._warmed:
+                    continue
+                try:
+                    scanner.warm_up()
+                except Exception as exc:  # noqa: BLE001 - the scan raises it again and fails closed
+                    logger.debug("warm-up failed", extra={"scanner": scanner.name, "error": type(exc).__name__})
+                self._warmed[id(scanner)] = scanner
 
     # single messages ------------------------------------------------------------------
 
