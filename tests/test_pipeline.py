@@ -303,3 +303,11 @@ def test_a_shared_pipeline_warms_each_scanner_once_under_concurrent_first_scans(
     for thread in threads:
         thread.join()
     assert SlowWarmUp.warm_ups == 1
+
+
+def test_a_redactor_without_a_time_limit_is_not_cut_short_by_the_others_limits() -> None:
+    """timeout_s=None means no limit; the redactor chain must not borrow a neighbour's limit."""
+    slow = Sleepy(action="redact", seconds=0.3, timeout_s=None)
+    report = ScannerPipeline(input=[Digits(timeout_s=0.05), slow]).scan_input("card 12345678")
+    assert report.errors == {}
+    assert report.sanitized_text == "card <NUM>"

@@ -271,7 +271,9 @@ class ScannerPipeline:
             results[id(scanner)] = result = self._wait(scanner, future)
             stop = stop or (self.early_exit and result.verdict is Verdict.BLOCK)
         if redactor_future is not None:
-            limit = sum(s.config.timeout_s or 0 for s in redactors) or None
+            limits = [s.config.timeout_s for s in redactors]
+            # a redactor with no limit (None) leaves the whole chain unlimited
+            limit = None if None in limits else sum(each for each in limits if each is not None)
             try:
                 for scanner, result in zip(redactors, redactor_future.result(timeout=limit), strict=True):
                     results[id(scanner)] = result
