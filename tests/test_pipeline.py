@@ -311,3 +311,19 @@ def test_a_redactor_without_a_time_limit_is_not_cut_short_by_the_others_limits()
     report = ScannerPipeline(input=[Digits(timeout_s=0.05), slow]).scan_input("card 12345678")
     assert report.errors == {}
     assert report.sanitized_text == "card <NUM>"
+
+
+def test_cancelling_an_async_scan_cancels_its_scanner_tasks() -> None:
+    """A caller that gives up (client disconnect, outer timeout) must not leave scanner tasks behind."""
+    pipeline = ScannerPipeline(input=[Sleepy(seconds=0.2), Sleepy(action="redact", seconds=0.2)])
+
+    async def main() -> set[asyncio.Task[object]]:
+        scan = asyncio.ensure_future(pipeline.ascan_input("hello"))
+        await asyncio.sleep(0.05)
+        scan.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await scan
+        await asyncio.sleep(0)
+        return {task for task in asyncio.all_tasks() if task is not asyncio.current_task() and not task.done()}
+
+    assert asyncio.run(main()) == set()

@@ -309,25 +309,33 @@ class ScannerPipeline:
 
         detector_tasks = {id(s): asyncio.ensure_future(self._aguarded(s, text, ctx)) for s in detectors}
         chain = asyncio.ensure_future(redactor_chain())
-        results: dict[int, ScanResult] = {}
-        pending: set[asyncio.Future[Any]] = set(detector_tasks.values())
-        blocked = False
-        while pending and not blocked:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            blocked = self.early_exit and any(task.result().verdict is Verdict.BLOCK for task in done)
-        for task in pending:
-            task.cancel()
-        for scanner in detectors:
-            task = detector_tasks[id(scanner)]
-            results[id(scanner)] = task.result() if task.done() and not task.cancelled() else self._skipped(scanner)
-        if blocked and not chain.done():
-            chain.cancel()
-            for scanner in redactors:
-                results[id(scanner)] = self._skipped(scanner)
-        else:
-            for scanner, result in zip(redactors, await chain, strict=True):
-                results[id(scanner)] = result
-        return results
+        try:
+            results: dict[int, ScanResult] = {}
+            pending: set[asyncio.Future[Any]] = set(detector_tasks.values())
+            blocked = False
+            while pending and not blocked:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                blocked = self.early_exit and any(task.result().verdict is Verdict.BLOCK for task in done)
+            for task in pending:
+                task.cancel()
+            for scanner in detectors:
+                task = detector_tasks[id(scanner)]
+                results[id(scanner)] = task.result() if task.done() and not task.cancelled() else self._skipped(scanner)
+            if blocked and not chain.done():
+                chain.cancel()
+                for scanner in redactors:
+                    results[id(scanner)] = self._skipped(scanner)
+            else:
+                for scanner, result in zip(redactors, await chain, strict=True):
+                    results[id(scanner)] = result
+            return results
+        finally:
+            # also when the caller is cancelled: no scanner task outlives the scan
+            leftovers = [task for task in (*detector_tasks.values(), chain) if not task.done()]
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                await asyncio.gather(*leftovers, return_exceptions=True)
 
     def _finish(
         self, report: ScanReport, scanners: list[Scanner], results: dict[int, ScanResult], started: float
