@@ -6,10 +6,12 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from airisk import ScannerPipeline
+from airisk.errors import ConfigurationError
 
 from support import Digits, Keyword, Pattern
 
@@ -133,3 +135,19 @@ def test_normalisation_spans_refer_to_the_original_text_as_in_a_one_shot_scan() 
     spans = [(f.start, f.end) for f in stream.report.normalization if f.kind == "hidden_characters"]
     assert spans == one_shot
     assert all(text[start:end].strip("\u200b\u202e") == "" for start, end in spans)
+
+
+@pytest.mark.parametrize("hold_back", [0, -5])
+def test_a_hold_back_below_one_is_refused(hold_back: int) -> None:
+    """A negative window released text past the end of each scan, so a value split across
+    chunks went out unredacted; zero silently meant the pipeline default."""
+    pipeline = ScannerPipeline(output=[Digits()])
+    with pytest.raises(ConfigurationError):
+        pipeline.scan_stream(["pay 12", "34"], hold_back=hold_back)
+    with pytest.raises(ConfigurationError):
+        pipeline.ascan_stream(_async_chunks(["pay 12", "34"]), hold_back=hold_back)
+
+
+async def _async_chunks(pieces: list[str]) -> AsyncIterator[str]:
+    for piece in pieces:
+        yield piece

@@ -473,6 +473,15 @@ class ScannerPipeline:
 
     # streams --------------------------------------------------------------------------
 
+    def _hold_back(self, hold_back: int | None) -> int:
+        """The stream window: the pipeline's unless given; below one character it would
+        release text the scanners have not seen in full."""
+        if hold_back is None:
+            return self.hold_back
+        if hold_back < 1:
+            raise ConfigurationError("hold_back must be at least 1 character")
+        return hold_back
+
     def scan_stream(
         self, chunks: Iterable[str], ctx: ScanContext | None = None, *, hold_back: int | None = None, **context: Any
     ) -> StreamScan:
@@ -483,7 +492,7 @@ class ScannerPipeline:
         """
         from airisk.streaming import StreamScan
 
-        return StreamScan(self, chunks, ctx, hold_back=hold_back or self.hold_back, context=context)
+        return StreamScan(self, chunks, ctx, hold_back=self._hold_back(hold_back), context=context)
 
     def ascan_stream(
         self,
@@ -496,7 +505,7 @@ class ScannerPipeline:
         """Async twin of :meth:`scan_stream` for async chunk sources."""
         from airisk.streaming import AsyncStreamScan
 
-        return AsyncStreamScan(self, chunks, ctx, hold_back=hold_back or self.hold_back, context=context)
+        return AsyncStreamScan(self, chunks, ctx, hold_back=self._hold_back(hold_back), context=context)
 
 
 def _rejected_report(direction: Direction, exc: InputError) -> ScanReport:
