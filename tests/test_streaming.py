@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from hypothesis import given
@@ -151,3 +151,35 @@ def test_a_hold_back_below_one_is_refused(hold_back: int) -> None:
 async def _async_chunks(pieces: list[str]) -> AsyncIterator[str]:
     for piece in pieces:
         yield piece
+
+
+def test_a_blocked_stream_closes_its_source_so_the_model_stops_generating() -> None:
+    closed: list[str] = []
+
+    def source() -> Iterator[str]:
+        try:
+            yield "this is forbidden "
+            while True:
+                yield "and it goes on "
+        finally:
+            closed.append("sync")
+
+    async def asource() -> AsyncIterator[str]:
+        try:
+            yield "this is forbidden "
+            while True:
+                yield "and it goes on "
+        finally:
+            closed.append("async")
+
+    pipeline = ScannerPipeline(output=[Keyword(keywords=["forbidden"])])
+    stream = pipeline.scan_stream(source(), hold_back=8)
+    assert "".join(stream) == "" and stream.blocked
+    assert closed == ["sync"]
+
+    async def consume() -> None:
+        astream = pipeline.ascan_stream(asource(), hold_back=8)
+        assert "".join([piece async for piece in astream]) == ""
+        assert astream.blocked and closed == ["sync", "async"]
+
+    asyncio.run(consume())

@@ -192,6 +192,11 @@ class StreamScan(Iterator[str]):
             released = state.absorb_report(report, start, final)
             if released:
                 return released
+        if not self._exhausted:  # blocked: stop the source (and the model generating it) now
+            self._exhausted = True
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
         raise StopIteration
 
     @property
@@ -246,6 +251,11 @@ class AsyncStreamScan(AsyncIterator[str]):
             released = state.absorb_report(report, start, final)
             if released:
                 return released
+        if not self._exhausted:  # blocked: stop the source (and the model generating it) now
+            self._exhausted = True
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
         raise StopAsyncIteration
 
     @property
