@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Sequence
 from typing import ClassVar
 
 from airisk.scanners.base import Scanner, ScannerConfig
@@ -164,3 +165,16 @@ class SlowWarmUp(Scanner):
 
     def scan(self, text: str, ctx: ScanContext) -> ScanResult:
         return self.result(text, [])
+
+
+class ShortBatch(Scanner):
+    """A buggy batch implementation that drops the last result; single scans are fine."""
+
+    name = "test_short_batch"
+    inline = False
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        return self.result(text, [])
+
+    def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
+        return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)][:-1]

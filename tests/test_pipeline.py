@@ -16,7 +16,7 @@ from airisk.pipeline import ScanInterrupted
 from airisk.scanners.base import apply_replacements
 from airisk.types import Direction, Finding, ScanContext, Verdict
 
-from support import Digits, Exploding, Keyword, SharedCounter, Sleepy, SlowWarmUp, Spans
+from support import Digits, Exploding, Keyword, SharedCounter, ShortBatch, Sleepy, SlowWarmUp, Spans
 
 texts = st.text(
     alphabet=st.one_of(
@@ -327,3 +327,10 @@ def test_cancelling_an_async_scan_cancels_its_scanner_tasks() -> None:
         return {task for task in asyncio.all_tasks() if task is not asyncio.current_task() and not task.done()}
 
     assert asyncio.run(main()) == set()
+
+
+def test_scan_many_survives_a_batch_that_returns_the_wrong_number_of_results() -> None:
+    """A scanner's broken scan_batch is one more scanner error: each message is scanned alone."""
+    reports = ScannerPipeline(input=[ShortBatch(), Keyword()]).scan_many(["hello", "forbidden", "fine"])
+    assert [r.verdict for r in reports] == [Verdict.PASS, Verdict.BLOCK, Verdict.PASS]
+    assert all(r.errors == {} for r in reports)

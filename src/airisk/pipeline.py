@@ -454,6 +454,8 @@ class ScannerPipeline:
         started = time.perf_counter()
         try:
             results = scanner.scan_batch(texts, contexts)
+            if len(results) != len(texts):
+                raise ValueError(f"scan_batch gave {len(results)} results for {len(texts)} texts")
         except Exception:  # noqa: BLE001 - isolate the failing message below
             return [self._guarded(scanner, text, ctx) for text, ctx in zip(texts, contexts, strict=True)]
         each = (time.perf_counter() - started) * 1000 / max(1, len(texts))
