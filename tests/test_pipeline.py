@@ -334,3 +334,16 @@ def test_scan_many_survives_a_batch_that_returns_the_wrong_number_of_results() -
     reports = ScannerPipeline(input=[ShortBatch(), Keyword()]).scan_many(["hello", "forbidden", "fine"])
     assert [r.verdict for r in reports] == [Verdict.PASS, Verdict.BLOCK, Verdict.PASS]
     assert all(r.errors == {} for r in reports)
+
+
+def test_a_report_without_text_holds_no_copy_of_the_message() -> None:
+    """to_dict(include_text=False) is what the server sends with a refusal and what audit
+    logs keep; the redactor's own sanitised text is the message too. Reprs go to logs."""
+    pipeline = ScannerPipeline(input=[Digits(), Keyword(keywords=["forbidden"])])
+    report = pipeline.scan_input("the forbidden plan, pin 12345678")
+    assert report.blocked
+    dumped = report.to_json(include_text=False)
+    assert "plan" not in dumped and "forbidden plan" not in dumped
+    assert "plan" not in repr(report)
+    assert report.result("test_digits").sanitized_text == "the forbidden plan, pin <NUM>"
+    assert "plan" in report.to_json()
