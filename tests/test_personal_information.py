@@ -384,6 +384,16 @@ def test_stored_text_modes() -> None:
         stored_text(report, "everything")  # type: ignore[arg-type]
 
 
+def test_redacted_stored_report_keeps_no_scanner_copy_of_the_message() -> None:
+    """Each redactor's own sanitised text still holds what the other redactors caught."""
+    from airisk.scanners.regex import Regex
+
+    pipeline = ScannerPipeline(input=[PersonalInformation(), Regex(deny={"ticket": r"ACME-\d+"}, action="redact")])
+    report = pipeline.scan_input("card 4111 1111 1111 1111 on ACME-778899")
+    stored = json.dumps(stored_report(report, "redacted"))
+    assert "4111" not in stored and "778899" not in stored
+
+
 def test_stored_text_keeps_vault_placeholders() -> None:
     report = ScannerPipeline(input=[PersonalInformation()]).scan_input("mail a@b.org", vault=Vault())
     assert stored_text(report) == "mail <EMAIL_ADDRESS_1>"
