@@ -336,7 +336,7 @@ def test_values_the_model_makes_up_stay_redacted_for_the_user() -> None:
 @settings(max_examples=15, deadline=None)
 @given(emails, emails)
 def test_two_conversations_never_see_each_others_values(first: str, second: str) -> None:
-    if first == second:
+    if first in second or second in first:  # "a@aa.com" is inside "aa@aa.com": "not in" cannot tell them apart
         return
     engine = Echo()
     agent = _agent(engine)
