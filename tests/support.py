@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Sequence
 from typing import ClassVar
 
 from airisk.scanners.base import Scanner, ScannerConfig
@@ -107,3 +108,73 @@ TEST_SCANNERS = {
     "test_exploding": ("support", "Exploding"),
     "test_sleepy": ("support", "Sleepy"),
 }
+
+
+class SpansConfig(ScannerConfig):
+    spans: list[tuple[int, int]] = []
+    action: str = "redact"  # type: ignore[assignment]
+    replacement: str = "#"
+
+
+class Spans(Scanner):
+    """Reports fixed spans (clipped to the text); for overlap and stream-cut edge cases."""
+
+    name = "test_spans"
+    Config = SpansConfig
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        findings = [
+            Finding(kind="span", start=start, end=end, replacement=self.config.replacement)  # type: ignore[attr-defined]
+            for start, end in self.config.spans  # type: ignore[attr-defined]
+            if end <= len(text)
+        ]
+        return self.result(text, findings)
+
+
+class PatternConfig(ScannerConfig):
+    patterns: list[str] = []
+    action: str = "redact"  # type: ignore[assignment]
+
+
+class Pattern(Scanner):
+    """Reports every match of each pattern, pattern by pattern (so findings are not sorted)."""
+
+    name = "test_pattern"
+    Config = PatternConfig
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        findings = [
+            Finding(kind="pattern", start=m.start(), end=m.end(), replacement="#")
+            for pattern in self.config.patterns  # type: ignore[attr-defined]
+            for m in re.finditer(pattern, text)
+        ]
+        return self.result(text, findings)
+
+
+class SlowWarmUp(Scanner):
+    """Counts warm-ups; each takes a moment, so concurrent first scans overlap."""
+
+    name = "test_slow_warm_up"
+    warm_ups: ClassVar[int] = 0
+    lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def warm_up(self) -> None:
+        with SlowWarmUp.lock:
+            SlowWarmUp.warm_ups += 1
+        time.sleep(0.05)
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        return self.result(text, [])
+
+
+class ShortBatch(Scanner):
+    """A buggy batch implementation that drops the last result; single scans are fine."""
+
+    name = "test_short_batch"
+    inline = False
+
+    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+        return self.result(text, [])
+
+    def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
+        return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)][:-1]

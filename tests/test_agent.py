@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -201,3 +201,43 @@ def test_failing_scanner_blocks_the_turn() -> None:
     reply = agent.ask("hello")
     assert reply.blocked and reply.input_report is not None
     assert "RuntimeError" in reply.input_report.errors["test_exploding"]
+
+
+class ClosingEcho(Echo):
+    """Echo whose streams record when they are closed."""
+
+    closed: list[str]
+
+    def stream(self, request: EngineRequest) -> Iterator[EngineEvent]:
+        try:
+            yield from super().stream(request)
+        finally:
+            self.closed.append("sync")
+
+    async def astream(self, request: EngineRequest) -> AsyncIterator[EngineEvent]:
+        try:
+            async for event in super().astream(request):
+                yield event
+        finally:
+            self.closed.append("async")
+
+
+def test_output_blocked_mid_stream_closes_the_engine_stream() -> None:
+    """The model must stop generating (and billing) once the answer is refused."""
+    engine = ClosingEcho(replies=["a badword appears " + "x" * 400] * 2, chunk_size=4)
+    engine.closed = []
+    agent, _ = guarded(engine)
+    conversation = agent.conversation()
+    events = conversation.stream("hello")
+    for event in events:
+        if event.type == "blocked":
+            break
+    assert engine.closed == ["sync"]
+
+    async def run() -> None:
+        async for event in agent.conversation().astream("hello"):
+            if event.type == "blocked":
+                break
+        assert "async" in engine.closed[1:]
+
+    asyncio.run(run())

@@ -78,3 +78,14 @@ def test_module_entry_point_help() -> None:
     assert result.returncode == 0
     for command in ("scan", "chat", "demo"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("option", ["--file", "--attach"])
+def test_a_missing_file_is_a_clear_error_not_a_traceback(
+    option: str, policy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.txt"
+    args = ["scan", "--policy", str(policy), option, str(missing)] + (["hi"] if option == "--attach" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("airisk: error:") and "nowhere.txt" in err

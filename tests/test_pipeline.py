@@ -13,9 +13,10 @@ from airisk import ScannerPipeline
 from airisk.errors import ConfigurationError, InputError
 from airisk.normalize import normalize
 from airisk.pipeline import ScanInterrupted
-from airisk.types import Direction, ScanContext, Verdict
+from airisk.scanners.base import apply_replacements
+from airisk.types import Direction, Finding, ScanContext, Verdict
 
-from support import Digits, Exploding, Keyword, SharedCounter, Sleepy
+from support import Digits, Exploding, Keyword, SharedCounter, ShortBatch, Sleepy, SlowWarmUp, Spans
 
 texts = st.text(
     alphabet=st.one_of(
@@ -264,3 +265,85 @@ def test_custom_scanner_registered_by_entry_point(tmp_path, monkeypatch) -> None
     finally:
         sys.modules.pop("ticket_plugin", None)
         registry._entry_points.cache_clear()
+
+
+def test_overlapping_redactions_from_two_scanners_leave_no_part_of_either_value() -> None:
+    """A later redactor whose span starts earlier must not let the rest of the first one's value through."""
+    first = Spans(spans=[(3, 13)], replacement="<EMAIL>")
+    second = Spans(spans=[(1, 5)], replacement="<ID>")
+    report = ScannerPipeline(input=[first, second]).scan_input("id john@x.com ok")
+    assert "x.com" not in report.sanitized_text and "hn" not in report.sanitized_text
+    assert report.sanitized_text == "i<ID> ok"
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=8))
+def test_apply_replacements_removes_every_covered_character(spans: list[tuple[int, int]]) -> None:
+    text = "x" * 40
+    findings = [Finding(kind="k", start=min(s), end=max(s), replacement="#") for s in spans]
+    covered = {i for f in findings for i in range(f.start, f.end)}
+    assert apply_replacements(text, findings).count("x") == len(text) - len(covered)
+
+
+def test_a_shared_pipeline_warms_each_scanner_once_under_concurrent_first_scans() -> None:
+    """Policy.build_shared hands one pipeline to every conversation; their first messages
+    arrive together and must not each load the models again."""
+    import threading
+
+    SlowWarmUp.warm_ups = 0
+    pipeline = ScannerPipeline(input=[SlowWarmUp()])
+    barrier = threading.Barrier(8)
+
+    def first_message() -> None:
+        barrier.wait()
+        pipeline.scan_input("hello")
+
+    threads = [threading.Thread(target=first_message) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert SlowWarmUp.warm_ups == 1
+
+
+def test_a_redactor_without_a_time_limit_is_not_cut_short_by_the_others_limits() -> None:
+    """timeout_s=None means no limit; the redactor chain must not borrow a neighbour's limit."""
+    slow = Sleepy(action="redact", seconds=0.3, timeout_s=None)
+    report = ScannerPipeline(input=[Digits(timeout_s=0.05), slow]).scan_input("card 12345678")
+    assert report.errors == {}
+    assert report.sanitized_text == "card <NUM>"
+
+
+def test_cancelling_an_async_scan_cancels_its_scanner_tasks() -> None:
+    """A caller that gives up (client disconnect, outer timeout) must not leave scanner tasks behind."""
+    pipeline = ScannerPipeline(input=[Sleepy(seconds=0.2), Sleepy(action="redact", seconds=0.2)])
+
+    async def main() -> set[asyncio.Task[object]]:
+        scan = asyncio.ensure_future(pipeline.ascan_input("hello"))
+        await asyncio.sleep(0.05)
+        scan.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await scan
+        await asyncio.sleep(0)
+        return {task for task in asyncio.all_tasks() if task is not asyncio.current_task() and not task.done()}
+
+    assert asyncio.run(main()) == set()
+
+
+def test_scan_many_survives_a_batch_that_returns_the_wrong_number_of_results() -> None:
+    """A scanner's broken scan_batch is one more scanner error: each message is scanned alone."""
+    reports = ScannerPipeline(input=[ShortBatch(), Keyword()]).scan_many(["hello", "forbidden", "fine"])
+    assert [r.verdict for r in reports] == [Verdict.PASS, Verdict.BLOCK, Verdict.PASS]
+    assert all(r.errors == {} for r in reports)
+
+
+def test_a_report_without_text_holds_no_copy_of_the_message() -> None:
+    """to_dict(include_text=False) is what the server sends with a refusal and what audit
+    logs keep; the redactor's own sanitised text is the message too. Reprs go to logs."""
+    pipeline = ScannerPipeline(input=[Digits(), Keyword(keywords=["forbidden"])])
+    report = pipeline.scan_input("the forbidden plan, pin 12345678")
+    assert report.blocked
+    dumped = report.to_json(include_text=False)
+    assert "plan" not in dumped and "forbidden plan" not in dumped
+    assert "plan" not in repr(report)
+    assert report.result("test_digits").sanitized_text == "the forbidden plan, pin <NUM>"
+    assert "plan" in report.to_json()

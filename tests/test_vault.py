@@ -174,6 +174,9 @@ def test_dict_round_trip_keeps_numbering_going() -> None:
         {"entries": [["PERSON", "Alice"]]},
         {"entries": [["PERSON", "Alice", "<EMAIL_1>"]]},
         {"entries": [["PERSON", "Alice", "<PERSON_1>"], ["PERSON", "Bob", "<PERSON_1>"]]},
+        {"entries": [], "counters": {"PERSON": "many"}},
+        {"entries": [], "counters": ["PERSON"]},
+        {"entries": "PERSON"},
     ],
 )
 def test_malformed_dumps_are_refused(data: dict) -> None:
@@ -212,3 +215,10 @@ def test_encryption_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         vault.to_encrypted("too-short")
     raw = bytes(range(32))
     assert Vault.from_encrypted(vault.to_encrypted(raw), raw).restore("<PERSON_1>") == "Alice"
+
+
+@pytest.mark.parametrize("body", ["", "AAAA", "AAAAAAAAAAAAAAAA"])
+def test_truncated_encrypted_vault_is_a_decryption_error(body: str) -> None:
+    """A token cut short (a damaged database column) is refused like any other bad token."""
+    with pytest.raises(VaultDecryptionError):
+        Vault.from_encrypted("airisk-vault-v1." + body, Vault.generate_key())

@@ -359,16 +359,26 @@ class _StreamCollector:
         self.events: list[EngineEvent] = []
 
     def texts(self, events: Iterator[EngineEvent]) -> Iterator[str]:
-        for event in events:
-            self.events.append(event)
-            if event.type == "text" and event.text:
-                yield event.text
+        try:
+            for event in events:
+                self.events.append(event)
+                if event.type == "text" and event.text:
+                    yield event.text
+        finally:  # closed early when the output is blocked: end the engine's stream too
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
 
     async def atexts(self, events: AsyncIterator[EngineEvent]) -> AsyncIterator[str]:
-        async for event in events:
-            self.events.append(event)
-            if event.type == "text" and event.text:
-                yield event.text
+        try:
+            async for event in events:
+                self.events.append(event)
+                if event.type == "text" and event.text:
+                    yield event.text
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def response(self, engine: Engine) -> EngineResponse:
         from airisk.providers.base import collect_stream

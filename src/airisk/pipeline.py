@@ -90,7 +90,9 @@ class ScannerPipeline:
         self.hold_back = hold_back
         self.max_chars = max_chars
         self.name = name
-        self._warmed: set[int] = set()
+        # scanners already warmed, by id; holding them keeps an id from being reused by a new scanner
+        self._warmed: dict[int, Scanner] = {}
+        self._warm_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -122,21 +124,26 @@ class ScannerPipeline:
 
     def warm_up(self) -> None:
         """Load every scanner's models and databases now rather than on the first message."""
-        for scanner in {id(s): s for s in [*self.input, *self.output]}.values():
-            scanner.warm_up()
-            self._warmed.add(id(scanner))
+        with self._warm_lock:
+            for scanner in {id(s): s for s in [*self.input, *self.output]}.values():
+                scanner.warm_up()
+                self._warmed[id(scanner)] = scanner
 
     def _warm_once(self, scanners: list[Scanner]) -> None:
         """Load models before a scanner's first timed scan: time limits are for scanning, not
-        loading. A warm-up error is left for the scan itself to report (and fail closed)."""
-        for scanner in scanners:
-            if id(scanner) in self._warmed:
-                continue
-            try:
-                scanner.warm_up()
-            except Exception as exc:  # noqa: BLE001 - the scan raises it again and fails closed
-                logger.debug("warm-up failed", extra={"scanner": scanner.name, "error": type(exc).__name__})
-            self._warmed.add(id(scanner))
+        loading. A warm-up error is left for the scan itself to report (and fail closed).
+        Concurrent first messages on a shared pipeline wait for one warm-up, not run their own."""
+        if all(id(s) in self._warmed for s in scanners):
+            return
+        with self._warm_lock:
+            for scanner in scanners:
+                if id(scanner) in self._warmed:
+                    continue
+                try:
+                    scanner.warm_up()
+                except Exception as exc:  # noqa: BLE001 - the scan raises it again and fails closed
+                    logger.debug("warm-up failed", extra={"scanner": scanner.name, "error": type(exc).__name__})
+                self._warmed[id(scanner)] = scanner
 
     # single messages ------------------------------------------------------------------
 
@@ -264,7 +271,9 @@ class ScannerPipeline:
             results[id(scanner)] = result = self._wait(scanner, future)
             stop = stop or (self.early_exit and result.verdict is Verdict.BLOCK)
         if redactor_future is not None:
-            limit = sum(s.config.timeout_s or 0 for s in redactors) or None
+            limits = [s.config.timeout_s for s in redactors]
+            # a redactor with no limit (None) leaves the whole chain unlimited
+            limit = None if None in limits else sum(each for each in limits if each is not None)
             try:
                 for scanner, result in zip(redactors, redactor_future.result(timeout=limit), strict=True):
                     results[id(scanner)] = result
@@ -300,25 +309,33 @@ class ScannerPipeline:
 
         detector_tasks = {id(s): asyncio.ensure_future(self._aguarded(s, text, ctx)) for s in detectors}
         chain = asyncio.ensure_future(redactor_chain())
-        results: dict[int, ScanResult] = {}
-        pending: set[asyncio.Future[Any]] = set(detector_tasks.values())
-        blocked = False
-        while pending and not blocked:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            blocked = self.early_exit and any(task.result().verdict is Verdict.BLOCK for task in done)
-        for task in pending:
-            task.cancel()
-        for scanner in detectors:
-            task = detector_tasks[id(scanner)]
-            results[id(scanner)] = task.result() if task.done() and not task.cancelled() else self._skipped(scanner)
-        if blocked and not chain.done():
-            chain.cancel()
-            for scanner in redactors:
-                results[id(scanner)] = self._skipped(scanner)
-        else:
-            for scanner, result in zip(redactors, await chain, strict=True):
-                results[id(scanner)] = result
-        return results
+        try:
+            results: dict[int, ScanResult] = {}
+            pending: set[asyncio.Future[Any]] = set(detector_tasks.values())
+            blocked = False
+            while pending and not blocked:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                blocked = self.early_exit and any(task.result().verdict is Verdict.BLOCK for task in done)
+            for task in pending:
+                task.cancel()
+            for scanner in detectors:
+                task = detector_tasks[id(scanner)]
+                results[id(scanner)] = task.result() if task.done() and not task.cancelled() else self._skipped(scanner)
+            if blocked and not chain.done():
+                chain.cancel()
+                for scanner in redactors:
+                    results[id(scanner)] = self._skipped(scanner)
+            else:
+                for scanner, result in zip(redactors, await chain, strict=True):
+                    results[id(scanner)] = result
+            return results
+        finally:
+            # also when the caller is cancelled: no scanner task outlives the scan
+            leftovers = [task for task in (*detector_tasks.values(), chain) if not task.done()]
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                await asyncio.gather(*leftovers, return_exceptions=True)
 
     def _finish(
         self, report: ScanReport, scanners: list[Scanner], results: dict[int, ScanResult], started: float
@@ -437,6 +454,8 @@ class ScannerPipeline:
         started = time.perf_counter()
         try:
             results = scanner.scan_batch(texts, contexts)
+            if len(results) != len(texts):
+                raise ValueError(f"scan_batch gave {len(results)} results for {len(texts)} texts")
         except Exception:  # noqa: BLE001 - isolate the failing message below
             return [self._guarded(scanner, text, ctx) for text, ctx in zip(texts, contexts, strict=True)]
         each = (time.perf_counter() - started) * 1000 / max(1, len(texts))
@@ -456,6 +475,15 @@ class ScannerPipeline:
 
     # streams --------------------------------------------------------------------------
 
+    def _hold_back(self, hold_back: int | None) -> int:
+        """The stream window: the pipeline's unless given; below one character it would
+        release text the scanners have not seen in full."""
+        if hold_back is None:
+            return self.hold_back
+        if hold_back < 1:
+            raise ConfigurationError("hold_back must be at least 1 character")
+        return hold_back
+
     def scan_stream(
         self, chunks: Iterable[str], ctx: ScanContext | None = None, *, hold_back: int | None = None, **context: Any
     ) -> StreamScan:
@@ -466,7 +494,7 @@ class ScannerPipeline:
         """
         from airisk.streaming import StreamScan
 
-        return StreamScan(self, chunks, ctx, hold_back=hold_back or self.hold_back, context=context)
+        return StreamScan(self, chunks, ctx, hold_back=self._hold_back(hold_back), context=context)
 
     def ascan_stream(
         self,
@@ -479,7 +507,7 @@ class ScannerPipeline:
         """Async twin of :meth:`scan_stream` for async chunk sources."""
         from airisk.streaming import AsyncStreamScan
 
-        return AsyncStreamScan(self, chunks, ctx, hold_back=hold_back or self.hold_back, context=context)
+        return AsyncStreamScan(self, chunks, ctx, hold_back=self._hold_back(hold_back), context=context)
 
 
 def _rejected_report(direction: Direction, exc: InputError) -> ScanReport:

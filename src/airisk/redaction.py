@@ -72,6 +72,8 @@ def stored_report(
         redacted = redacted_text(report, sensitive=sensitive)
         data["text"] = redacted
         data["sanitized_text"] = redacted
+        for result in data["results"]:  # one redactor's copy still holds what the others caught
+            result["sanitized_text"] = None
     return data
 
 

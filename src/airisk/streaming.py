@@ -10,7 +10,6 @@ length of the whole answer.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ class _StreamState:
         self.context = ""  # tail of released normalised text, left context for the next window
         self.released_chars = 0  # normalised characters released so far
         self.received_chars = 0
+        self.absorbed_chars = 0  # raw characters normalised so far: normalisation spans count these
         self.text_parts: list[str] = []
         self.sanitized_parts: list[str] = []
         self.findings: dict[tuple[str, int, int, str], Finding] = {}
@@ -66,11 +66,11 @@ class _StreamState:
             self.raw = self.raw[cut:]
 
     def _absorb(self, raw: str) -> None:
-        offset = self.released_chars + len(self.pending)
         normalized, hidden = normalize(raw)
         self.normalization.extend(
-            finding.shifted(offset) for finding in hidden if finding.kind != "unicode_compatibility"
+            finding.shifted(self.absorbed_chars) for finding in hidden if finding.kind != "unicode_compatibility"
         )
+        self.absorbed_chars += len(raw)
         self.pending += normalized
 
     def ready(self) -> bool:
@@ -78,7 +78,7 @@ class _StreamState:
 
     def window(self, final: bool) -> tuple[str, int]:
         if final and self.raw:
-            self._absorb(unicodedata.normalize("NFC", self.raw))
+            self._absorb(self.raw)
             self.raw = ""
         return self.context + self.pending, len(self.context)
 
@@ -102,7 +102,8 @@ class _StreamState:
         cut = len(report.text) if final else len(report.text) - self.hold_back
         replacements = self._replacements(report)
         if len(report.text) - window_start <= self.max_pending:
-            for finding in report.findings:
+            # latest start first: moving the cut back can only expose findings that start earlier
+            for finding in sorted(report.findings, key=lambda f: f.start, reverse=True):
                 if finding.start < cut < finding.end:
                     cut = finding.start
         cut = max(cut, window_start)
@@ -191,6 +192,11 @@ class StreamScan(Iterator[str]):
             released = state.absorb_report(report, start, final)
             if released:
                 return released
+        if not self._exhausted:  # blocked: stop the source (and the model generating it) now
+            self._exhausted = True
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
         raise StopIteration
 
     @property
@@ -245,6 +251,11 @@ class AsyncStreamScan(AsyncIterator[str]):
             released = state.absorb_report(report, start, final)
             if released:
                 return released
+        if not self._exhausted:  # blocked: stop the source (and the model generating it) now
+            self._exhausted = True
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
         raise StopAsyncIteration
 
     @property

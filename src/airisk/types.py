@@ -233,7 +233,7 @@ class ScanResult(BaseModel):
     verdict: Verdict = Verdict.PASS
     score: float = Field(default=0.0, ge=0.0, le=1.0)
     findings: list[Finding] = Field(default_factory=list)
-    sanitized_text: str | None = None
+    sanitized_text: str | None = Field(default=None, repr=False)
     elapsed_ms: float = 0.0
     error: str | None = None
     skipped: bool = False
@@ -293,7 +293,11 @@ class ScanReport(BaseModel):
         return lines
 
     def to_dict(self, *, include_text: bool = True) -> dict[str, Any]:
-        exclude = None if include_text else {"text", "sanitized_text"}
+        if include_text:
+            return self.model_dump(mode="json")
+        # a redactor's own sanitised text is a copy of the message too
+        results: dict[str, Any] = {"__all__": {"sanitized_text"}}
+        exclude: dict[str, Any] = {"text": True, "sanitized_text": True, "results": results}
         return self.model_dump(mode="json", exclude=exclude)
 
     def to_json(self, *, include_text: bool = True, indent: int | None = None) -> str:

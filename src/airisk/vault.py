@@ -150,8 +150,13 @@ class Vault:
             vault._by_value[(kind, value)] = placeholder
             vault._by_placeholder[placeholder] = value
             counters[kind] = max(counters.get(kind, 0), int(match.group(2)))
-        for kind, count in dict(data.get("counters", {})).items():
-            counters[kind] = max(counters.get(kind, 0), int(count))
+        saved = data.get("counters", {})
+        if not isinstance(saved, dict):
+            raise VaultError("vault counters must be a mapping of kind to count")
+        for kind, count in saved.items():
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise VaultError(f"vault counter for {kind!r} must be an integer")
+            counters[kind] = max(counters.get(kind, 0), count)
         vault._counters = counters
         return vault
 
@@ -181,6 +186,8 @@ class Vault:
             raw = base64.urlsafe_b64decode(token[len(_TOKEN_PREFIX) :].encode("ascii"))
         except ValueError as exc:
             raise VaultDecryptionError("encrypted vault is not valid base64") from exc
+        if len(raw) < 12 + 16:  # nonce and GCM tag: anything shorter was cut off
+            raise VaultDecryptionError("encrypted vault is truncated")
         from cryptography.exceptions import InvalidTag
 
         try:

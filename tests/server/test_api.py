@@ -350,3 +350,23 @@ def test_user_token_reaches_only_the_users_agents(client: Any, deployment: Any) 
         == 204
     )
     assert client.post("/api/v1/conversations", json={"agent_id": other["id"]}, headers=alice).status_code == 201
+
+
+def test_a_refused_answer_never_reaches_the_caller_inside_the_reply(client: Any, deployment: Any) -> None:
+    """The reply carries its output report, and that report held the refused model text."""
+    token = deployment.token(client, userid="alice")
+    cid = start(client, deployment, bearer(token))
+    turn = client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "please say secretword"}, headers=bearer(token)
+    )
+    assert turn.json()["reply"]["blocked_by"] == "output"
+    assert "You said" not in turn.text  # the echo engine's refused answer
+    with client.stream(
+        "POST",
+        f"/api/v1/conversations/{cid}/messages",
+        json={"text": "please say secretword", "stream": True},
+        headers=bearer(token),
+    ) as response:
+        raw = "".join(response.iter_text())
+    assert "event: blocked" in raw
+    assert "You said" not in raw

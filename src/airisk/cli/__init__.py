@@ -52,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AiriskError as exc:
         print(f"airisk: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"airisk: error: {exc.strerror or type(exc).__name__}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("airisk: interrupted", file=sys.stderr)
         return 130

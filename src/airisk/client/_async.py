@@ -25,7 +25,6 @@ from airisk.client import models as m
 from airisk.client._auth import credential_source
 from airisk.client._sync import _files_path, _flag, _id
 from airisk.client.pagination import AsyncPage, AsyncPaginator
-from airisk.client.settings import ClientSettings
 from airisk.types import Direction, FileAttachment, Reply, ScanReport, Usage
 
 log = logging.getLogger("airisk.client")
@@ -55,11 +54,9 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if base_url is None and oauth is not None and "AIRISK_BASE_URL" not in os.environ:
-            base_url = oauth.base_url
-        self.settings = ClientSettings.resolve(
-            explicit_credentials=oauth is not None,
-            base_url=base_url,
+        self.settings = b.resolve_settings(
+            base_url,
+            oauth,
             api_key=api_key,
             access_token=access_token,
             client_id=client_id,
@@ -74,12 +71,7 @@ class AsyncClient:
         )
         self._credentials = credential_source(self.settings, oauth, use_async=True)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            base_url=self.settings.base_url,
-            timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
-            transport=transport,
-            headers=b.default_headers(),
-        )
+        self._http = http_client or httpx.AsyncClient(transport=transport, **b.http_options(self.settings))
         self.agents = AsyncAgents(self)
         self.conversations = AsyncConversations(self)
         self.files = AsyncFiles(self)

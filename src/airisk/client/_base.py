@@ -9,6 +9,7 @@ import base64
 import email.utils
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,25 @@ WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 USER_AGENT = f"airisk-python/{__version__}"
 
 FileLike = FileAttachment | str | Path
+
+
+def resolve_settings(base_url: str | None, oauth: Any, **given: Any) -> ClientSettings:
+    """Settings for a client: arguments, then ``AIRISK_*`` variables. A signed-in ``oauth``
+    client counts as the credentials and gives the base URL when nothing else does."""
+    if base_url is None and oauth is not None and "AIRISK_BASE_URL" not in os.environ:
+        base_url = oauth.base_url
+    return ClientSettings.resolve(explicit_credentials=oauth is not None, base_url=base_url, **given)
+
+
+def http_options(settings: ClientSettings) -> dict[str, Any]:
+    """What the sync and async httpx clients are built with: base URL, time limits, headers."""
+    import httpx
+
+    return {
+        "base_url": settings.base_url,
+        "timeout": httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+        "headers": default_headers(),
+    }
 
 
 def default_headers() -> dict[str, str]:

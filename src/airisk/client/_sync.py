@@ -29,7 +29,6 @@ from airisk.client import errors as e
 from airisk.client import models as m
 from airisk.client._auth import credential_source
 from airisk.client.pagination import SyncPage
-from airisk.client.settings import ClientSettings
 from airisk.types import Direction, FileAttachment, Reply, ScanReport, Usage
 
 log = logging.getLogger("airisk.client")
@@ -65,11 +64,9 @@ class Client:
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if base_url is None and oauth is not None and "AIRISK_BASE_URL" not in os.environ:
-            base_url = oauth.base_url
-        self.settings = ClientSettings.resolve(
-            explicit_credentials=oauth is not None,
-            base_url=base_url,
+        self.settings = b.resolve_settings(
+            base_url,
+            oauth,
             api_key=api_key,
             access_token=access_token,
             client_id=client_id,
@@ -84,12 +81,7 @@ class Client:
         )
         self._credentials = credential_source(self.settings, oauth, use_async=False)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            base_url=self.settings.base_url,
-            timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
-            transport=transport,
-            headers=b.default_headers(),
-        )
+        self._http = http_client or httpx.Client(transport=transport, **b.http_options(self.settings))
         self.agents = Agents(self)
         self.conversations = Conversations(self)
         self.files = Files(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from airisk.errors import BadRequestError
@@ -16,6 +17,25 @@ def system_text(request: EngineRequest) -> str | None:
     pieces = [request.system] if request.system else []
     pieces.extend(m.text for m in request.messages if m.role == "system" and m.text)
     return "\n\n".join(pieces) if pieces else None
+
+
+def alternating_turns(
+    messages: Sequence[Message], blocks_of: Callable[[Message], list[dict[str, Any]]]
+) -> list[tuple[str, list[Message], list[dict[str, Any]]]]:
+    """(role, messages, content blocks) per turn, for vendors whose turns must alternate
+    user/assistant: system messages are left out (they go in the system prompt), and tool
+    results and consecutive same-role messages join one turn."""
+    turns: list[tuple[str, list[Message], list[dict[str, Any]]]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        if turns and turns[-1][0] == role:
+            turns[-1][1].append(message)
+            turns[-1][2].extend(blocks_of(message))
+        else:
+            turns.append((role, [message], blocks_of(message)))
+    return turns
 
 
 def tool_names_by_id(messages: list[Message]) -> dict[str, str]:

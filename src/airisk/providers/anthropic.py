@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr
 
 from airisk.providers._credentials import resolve_credential
-from airisk.providers._messages import arguments_object, system_text, unsupported_part
+from airisk.providers._messages import alternating_turns, arguments_object, system_text, unsupported_part
 from airisk.providers._remote import RemoteEngine, RemoteEngineSettings, StreamTranslator
 from airisk.providers._sdk import import_sdk
 from airisk.providers.base import EngineEvent, EngineRequest, EngineResponse
@@ -178,23 +178,12 @@ class Anthropic(RemoteEngine):
         return blocks
 
     def _messages(self, request: EngineRequest) -> list[dict[str, Any]]:
-        """Anthropic turns alternate user/assistant: tool results join the user turn around them."""
-        turns: list[dict[str, Any]] = []
-        for message in request.messages:
-            if message.role == "system":
-                continue
-            role = "assistant" if message.role == "assistant" else "user"
-            blocks = self._blocks(message)
-            if turns and turns[-1]["role"] == role:
-                previous = turns[-1]["content"]
-                if isinstance(previous, str):
-                    previous = [{"type": "text", "text": previous}] if previous else []
-                turns[-1]["content"] = previous + blocks
-            elif message.role in ("user", "assistant") and isinstance(message.content, str) and not message.tool_calls:
-                turns.append({"role": role, "content": message.content})
-            else:
-                turns.append({"role": role, "content": blocks})
-        return turns
+        """Anthropic turns alternate user/assistant: tool results join the user turn around them.
+        A turn of one plain-text message is sent as a string, the rest as content blocks."""
+        return [
+            {"role": role, "content": blocks if (text := _plain_text(messages)) is None else text}
+            for role, messages, blocks in alternating_turns(request.messages, self._blocks)
+        ]
 
     def _payload(self, request: EngineRequest) -> dict[str, Any]:
         s = self.settings
@@ -253,3 +242,13 @@ class Anthropic(RemoteEngine):
             request_id=getattr(raw, "_request_id", None) or getattr(raw, "id", None),
             raw=raw,
         )
+
+
+def _plain_text(messages: list[Message]) -> str | None:
+    """The text of a turn made of one plain user or assistant message, else None."""
+    if len(messages) != 1:
+        return None
+    message = messages[0]
+    if message.role in ("user", "assistant") and isinstance(message.content, str) and not message.tool_calls:
+        return message.content
+    return None

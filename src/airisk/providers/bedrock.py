@@ -20,7 +20,13 @@ from pydantic import Field, SecretStr
 
 from airisk.errors import ConfigurationError
 from airisk.providers._credentials import resolve_credential
-from airisk.providers._messages import arguments_object, system_text, tool_result_value, unsupported_part
+from airisk.providers._messages import (
+    alternating_turns,
+    arguments_object,
+    system_text,
+    tool_result_value,
+    unsupported_part,
+)
 from airisk.providers._remote import RemoteEngine, RemoteEngineSettings, StreamTranslator
 from airisk.providers._sdk import import_sdk
 from airisk.providers.base import EngineEvent, EngineRequest, EngineResponse
@@ -210,17 +216,9 @@ class Bedrock(RemoteEngine):
 
     def _messages(self, request: EngineRequest) -> list[dict[str, Any]]:
         """Converse turns alternate user/assistant: tool results join the user turn around them."""
-        turns: list[dict[str, Any]] = []
-        for message in request.messages:
-            if message.role == "system":
-                continue
-            role = "assistant" if message.role == "assistant" else "user"
-            blocks = self._blocks(message)
-            if turns and turns[-1]["role"] == role:
-                turns[-1]["content"].extend(blocks)
-            else:
-                turns.append({"role": role, "content": blocks})
-        return turns
+        return [
+            {"role": role, "content": blocks} for role, _, blocks in alternating_turns(request.messages, self._blocks)
+        ]
 
     def _guardrail(self, streaming: bool) -> dict[str, Any] | None:
         s = self.settings

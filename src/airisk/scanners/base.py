@@ -127,21 +127,24 @@ class Scanner(ABC):
 def apply_replacements(text: str, findings: Sequence[Finding]) -> str:
     """Replace each finding's span with its replacement; overlaps go to the earliest, longest.
 
-    Findings given first win ties, so callers pass them in precedence order.
+    Findings given first win ties, so callers pass them in precedence order. The winner of
+    an overlap also covers the loser's overhang, so no part of any redacted value survives.
     """
-    chosen: list[Finding] = []
+    chosen: list[tuple[int, int, str]] = []
     ranked = sorted(enumerate(findings), key=lambda item: (item[1].start, item[1].start - item[1].end, item[0]))
     for _, candidate in ranked:
         if candidate.replacement is None or candidate.end <= candidate.start:
             continue
-        if chosen and candidate.start < chosen[-1].end:
+        if chosen and candidate.start < chosen[-1][1]:
+            start, end, replacement = chosen[-1]
+            chosen[-1] = (start, max(end, candidate.end), replacement)
             continue
-        chosen.append(candidate)
+        chosen.append((candidate.start, candidate.end, candidate.replacement))
     pieces: list[str] = []
     cursor = 0
-    for finding in chosen:
-        pieces.append(text[cursor : finding.start])
-        pieces.append(finding.replacement or "")
-        cursor = finding.end
+    for start, end, replacement in chosen:
+        pieces.append(text[cursor:start])
+        pieces.append(replacement)
+        cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from airisk.types import Direction, FileAttachment, Reply, ScanReport
 from airisk.workspace import ConversationOut, MessageOut
@@ -73,11 +73,30 @@ class AskRequest(_In):
     client_ip: str | None = Field(default=None, max_length=64)
 
 
+def without_model_text(report: ScanReport) -> ScanReport:
+    """The report without any copy of the text it scanned (whole, sanitised or per scanner)."""
+    results = [result.model_copy(update={"sanitized_text": None}) for result in report.results]
+    return report.model_copy(update={"text": "", "sanitized_text": "", "results": results})
+
+
+def public_reply(reply: Reply) -> Reply:
+    """The reply as a caller may see it: the output report keeps verdicts, spans and reasons
+    but not the model's own text, which holds what was refused or redacted."""
+    if reply.output_report is None:
+        return reply
+    return reply.model_copy(update={"output_report": without_model_text(reply.output_report)})
+
+
 class TurnOut(BaseModel):
     """The answer to a chat turn: the reply (with both scan reports) and its conversation."""
 
     conversation_id: str
     reply: Reply
+
+    @field_validator("reply")
+    @classmethod
+    def _public(cls, reply: Reply) -> Reply:
+        return public_reply(reply)
 
 
 class ConversationDetail(BaseModel):
@@ -161,4 +180,5 @@ __all__ = [
     "SecretIn",
     "TurnOut",
     "UserTokenOut",
+    "public_reply",
 ]

@@ -19,6 +19,7 @@ from airisk.server.schemas import (
     ConversationDetail,
     FilesIn,
     TurnOut,
+    public_reply,
 )
 from airisk.workspace import AgentOut, ConversationFilter, ConversationOut, FileOut, MessageOut, Page, UserOut
 
@@ -137,7 +138,7 @@ def _stream_turn(conversation: Any, text: str, files: list[Any]) -> Iterator[str
                 report = event.report.to_dict(include_text=False) if event.report else None
                 yield _sse("blocked", {"text": event.text, "report": report})
             else:
-                reply = event.reply.model_dump(mode="json") if event.reply else None
+                reply = public_reply(event.reply).model_dump(mode="json") if event.reply else None
                 yield _sse("done", {"conversation_id": conversation.id, "reply": reply})
     except AiriskError as exc:
         yield _sse("error", {"type": type(exc).__name__, "message": str(exc)})
