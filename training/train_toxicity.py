@@ -6,9 +6,14 @@ Data
   ../shared/data/toxicity/toxigen_demonstrations.jsonl (ToxiGen, MIT + CDLA-P-2.0): implicit hate -> both labels
   training/data/toxicity_handwritten.jsonl          hard cases written for this repository
                                                    (python training/make_toxicity_examples.py)
+  ../shared/data/topics/clinc150_trainval.jsonl     CLINC150 (CC-BY-3.0): benign assistant-style requests, all
+                                                   domains; only rows with split "train" or "oos_train" are
+                                                   trained on (as negatives), never "val"/"oos_val"
 A stratified 20 % of the public data (seed 0) is held back and never trained on; it is written to
-build/eval/toxicity_heldback.jsonl for `airisk evaluate`. tests/data/toxicity_functional.jsonl is only
-scored here for the report, never trained on.
+build/eval/toxicity_heldback.jsonl for `airisk evaluate`. The CLINC150 validation rows are written, labelled 0,
+to build/eval/clinc150_val_benign.jsonl to measure false positives on ordinary requests; they are neither
+trained on nor used to choose anything. tests/data/toxicity_functional.jsonl is only scored here for the report,
+never trained on.
 
     PYTHONPATH=src python training/train_toxicity.py            # writes src/airisk/models/data/toxicity_head.npz
 """
@@ -43,12 +48,17 @@ def shared_data() -> Path:
 
 
 DATA = shared_data() / "toxicity"
+CLINC = shared_data() / "topics" / "clinc150_trainval.jsonl"
+CLINC_TRAIN_SPLITS = ("train", "oos_train")
+CLINC_VAL_SPLITS = ("val", "oos_val")
 HANDWRITTEN = ROOT / "training" / "data" / "toxicity_handwritten.jsonl"
 FUNCTIONAL = ROOT / "tests" / "data" / "toxicity_functional.jsonl"
 HEAD = ROOT / "src" / "airisk" / "models" / "data" / "toxicity_head.npz"
 HELDBACK = ROOT / "build" / "eval" / "toxicity_heldback.jsonl"
+CLINC_VAL = ROOT / "build" / "eval" / "clinc150_val_benign.jsonl"
 CACHE = ROOT / "build" / "cache"
 HANDWRITTEN_WEIGHT = 5  # each hand-written example counts this many times
+CLINC_WEIGHT = 0.3  # 15,100 rows x 0.3 = 4,530: less than the other negatives together (6,676 with repeats)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -74,6 +84,15 @@ def public_rows(data_dir: Path) -> list[dict]:
             {"text": row["text"], "label": label, "identity_attack": label, "source": "toxigen", "slice": "toxigen"}
         )
     return rows
+
+
+def clinc_rows(path: Path, splits: tuple[str, ...]) -> list[dict]:
+    """Benign assistant-style requests (CLINC150) of the given splits, all labelled non-toxic."""
+    return [
+        {"text": row["text"], "label": 0, "identity_attack": 0, "domain": row["domain"]}
+        for row in read_jsonl(path)
+        if row["split"] in splits
+    ]
 
 
 def split(rows: list[dict], seed: int = 0, fraction: float = 0.2) -> tuple[list[int], list[int]]:
@@ -108,6 +127,18 @@ def featurise(texts: list[str]) -> np.ndarray:
     return features(embed(texts), [cues(text) for text in texts])
 
 
+def merge_members(members: list) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One-hidden-layer MLPs trained with different seeds, merged into one wider MLP whose logits are the
+    members' mean logits (the same numpy head at scan time; a single seed's functional-suite figures move
+    by about 0.03 from seed to seed, the mean of several does not)."""
+    hidden_weights = np.hstack([m.coefs_[0] for m in members])
+    hidden_biases = np.concatenate([m.intercepts_[0] for m in members])
+    output_weights = np.vstack([m.coefs_[1] for m in members]) / len(members)
+    output_biases = np.mean([m.intercepts_[1] for m in members], axis=0)
+    weights = [hidden_weights.astype(np.float32), output_weights.astype(np.float32)]
+    return weights, [hidden_biases.astype(np.float32), output_biases.astype(np.float32)]
+
+
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
@@ -122,7 +153,18 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--out", type=Path, default=HEAD)
+    parser.add_argument("--seeds", type=int, default=5, help="MLPs trained with seeds 0..N-1, merged (mean logit)")
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="hold back 20%% of the CLINC150 training rows (seed 0) and report the false-positive rate on them; "
+        "for choosing the CLINC weight and the threshold without touching CLINC150 val",
+    )
     parser.add_argument("--balance", action="store_true", help="repeat non-toxic rows to balance the classes")
+    parser.add_argument("--clinc", type=Path, default=CLINC, help="CLINC150 JSONL (benign requests as negatives)")
+    parser.add_argument(
+        "--clinc-weight", type=float, default=CLINC_WEIGHT, help="sample weight of each CLINC150 training row"
+    )
     args = parser.parse_args()
 
     from sklearn.linear_model import LogisticRegression
@@ -136,15 +178,29 @@ def main() -> None:
         for index in held_idx:
             row = rows[index]
             handle.write(json.dumps({"text": row["text"], "label": row["label"], "slice": row["slice"]}) + "\n")
+    with CLINC_VAL.open("w", encoding="utf-8") as handle:
+        for row in clinc_rows(args.clinc, CLINC_VAL_SPLITS):
+            handle.write(json.dumps({"text": row["text"], "label": 0, "domain": row["domain"]}) + "\n")
     handwritten = read_jsonl(HANDWRITTEN)
     functional = read_jsonl(FUNCTIONAL)
+    benign = clinc_rows(args.clinc, CLINC_TRAIN_SPLITS)
+    benign_dev: list[dict] = []
+    if args.dev:
+        permutation = np.random.default_rng(0).permutation(len(benign))
+        cut = round(len(benign) * 0.8)
+        benign_dev = [benign[i] for i in sorted(permutation[cut:])]
+        benign = [benign[i] for i in sorted(permutation[:cut])]
 
     x_public = featurise([row["text"] for row in rows])
     x_hand = featurise([row["text"] for row in handwritten])
     y_public = np.array([[row["label"], row["identity_attack"]] for row in rows])
     y_hand = np.array([[row["label"], row["identity_attack"]] for row in handwritten])
-    x_train = np.vstack([x_public[train_idx], *([x_hand] * HANDWRITTEN_WEIGHT)])
-    y_train = np.vstack([y_public[train_idx], *([y_hand] * HANDWRITTEN_WEIGHT)])
+    x_benign = featurise([row["text"] for row in benign])
+    y_benign = np.zeros((len(benign), 2), dtype=y_public.dtype)
+    x_train = np.vstack([x_public[train_idx], *([x_hand] * HANDWRITTEN_WEIGHT), x_benign])
+    y_train = np.vstack([y_public[train_idx], *([y_hand] * HANDWRITTEN_WEIGHT), y_benign])
+    sample_weight = np.ones(len(x_train))
+    sample_weight[len(x_train) - len(benign) :] = args.clinc_weight
 
     mean = x_train.mean(axis=0)
     scale = x_train.std(axis=0) + 1e-6
@@ -156,13 +212,18 @@ def main() -> None:
     repeat = max(1, round(len(positives) / max(1, len(negatives)))) if args.balance else 1
     order = np.concatenate([positives, *([negatives] * repeat)])
     if args.model == "mlp":
-        model = MLPClassifier(
-            hidden_layer_sizes=(args.hidden,), alpha=args.alpha, max_iter=args.epochs, random_state=0
-        ).fit(z_train[order], y_train[order])
-        weights = [w.astype(np.float32) for w in model.coefs_]
-        biases = [b.astype(np.float32) for b in model.intercepts_]
+        members = [
+            MLPClassifier(
+                hidden_layer_sizes=(args.hidden,), alpha=args.alpha, max_iter=args.epochs, random_state=seed
+            ).fit(z_train[order], y_train[order], sample_weight=sample_weight[order])
+            for seed in range(args.seeds)
+        ]
+        weights, biases = merge_members(members)
     else:
-        heads = [LogisticRegression(max_iter=3000).fit(z_train[order], y_train[order, j]) for j in range(2)]
+        heads = [
+            LogisticRegression(max_iter=3000).fit(z_train[order], y_train[order, j], sample_weight=sample_weight[order])
+            for j in range(2)
+        ]
         weights = [np.hstack([h.coef_.T for h in heads]).astype(np.float32)]
         biases = [np.concatenate([h.intercept_ for h in heads]).astype(np.float32)]
 
@@ -197,14 +258,31 @@ def main() -> None:
             for category in dict.fromkeys(categories)
         },
     }
+    held_negatives = held[y_held[:, 0] == 0, 0]
+    report["heldback_negative_fpr_by_threshold"] = {
+        str(threshold): round(float((held_negatives >= threshold).mean()), 4) for threshold in (0.5, 0.7, 0.9)
+    }
+    if benign_dev:
+        p_dev = predict(featurise([row["text"] for row in benign_dev]))[:, 0]
+        report["clinc_dev_rows"] = len(benign_dev)
+        report["clinc_dev_fpr_by_threshold"] = {
+            str(threshold): round(float((p_dev >= threshold).mean()), 4) for threshold in (0.5, 0.7, 0.9)
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"W{i}": w for i, w in enumerate(weights)} | {f"b{i}": b for i, b in enumerate(biases)}
     metadata = {
         "model": args.model,
         "hidden": args.hidden if args.model == "mlp" else 0,
+        "seeds": args.seeds if args.model == "mlp" else 0,
         "train_rows": len(order),
         "handwritten_weight": HANDWRITTEN_WEIGHT,
-        "data": ["davidson_twitter (80%)", "toxigen_demonstrations (80%)", "training/data/toxicity_handwritten.jsonl"],
+        "clinc_weight": args.clinc_weight,
+        "data": [
+            "davidson_twitter (80%)",
+            "toxigen_demonstrations (80%)",
+            "training/data/toxicity_handwritten.jsonl",
+            "clinc150 train + oos_train (negatives)" + (" minus 20% dev" if args.dev else ""),
+        ],
         "report": report,
     }
     with args.out.open("wb") as handle:
@@ -221,6 +299,7 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes) sha256 {sha256_file(args.out)}")
     print(f"held-back split for evaluation: {HELDBACK}")
+    print(f"CLINC150 validation requests (label 0) for the false-positive rate: {CLINC_VAL}")
 
 
 if __name__ == "__main__":

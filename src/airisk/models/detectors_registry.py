@@ -16,8 +16,11 @@ TOXICITY_HEAD = register_artifact(
         description="toxicity and identity-attack MLP over the MiniLM embedding and lexical cues",
         kind="packaged",
         files=("toxicity_head.npz",),
-        pinned={"toxicity_head.npz": "309b0eed3f5a28f6d4ba91f8c0fa2d423f6d0660a2ded244bf9b2860556d266f"},
-        source="training/train_toxicity.py on Davidson 2017 + ToxiGen demonstrations + hand-written hard cases",
+        pinned={"toxicity_head.npz": "ea961164d5032019bb85b086493fafc06ffb51d7c653285036fa2fa3e8a4521f"},
+        source=(
+            "training/train_toxicity.py on Davidson 2017 + ToxiGen demonstrations + hand-written hard cases"
+            " + CLINC150 train requests as benign negatives"
+        ),
     )
 )
 
