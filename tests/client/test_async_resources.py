@@ -23,8 +23,9 @@ async def test_async_chat_resources(deployment: Any) -> None:
         assert (await conversation.ask("forbidden words")).blocked
         events = [event async for event in conversation.stream("stream me")]
         assert "".join(e.text for e in events if e.type == "text") == "You said: stream me"
-        added = await conversation.add_file(FileAttachment(name="a.txt", content=b"abc"))
-        assert [f.id async for f in conversation.files()] == [added.id]
+        report = await conversation.add_file(FileAttachment(name="a.txt", content=b"abc"))
+        assert isinstance(report, ScanReport) and not report.blocked
+        assert [f.name async for f in conversation.files()] == ["a.txt"]
         with pytest.raises(errors.GuardrailBlocked):
             await conversation.add_file(FileAttachment(name="b.exe", content=b"MZ"))
         messages = [m async for m in conversation.messages(limit=2)]
@@ -94,8 +95,9 @@ async def test_async_admin_resources(deployment: Any) -> None:
 async def test_async_deleting_conversation_files(deployment: Any) -> None:
     async with deployment.async_client(userid="alice") as client:
         conv = await client.conversations.create(agent=deployment.agent_id)
-        first = await conv.add_file(FileAttachment(name="one.txt", content=b"1"))
-        second = await conv.add_file(FileAttachment(name="two.txt", content=b"2"))
+        await conv.add_file(FileAttachment(name="one.txt", content=b"1"))
+        await conv.add_file(FileAttachment(name="two.txt", content=b"2"))
+        first, second = [f async for f in conv.files()]
         await conv.delete_file(first)
         assert [f.name async for f in conv.files()] == ["two.txt"]
         await client.files.delete(second.id, conversation=conv.id)

@@ -71,7 +71,9 @@ def test_agents_conversations_turns_and_messages(deployment: Any) -> None:
 def test_conversation_files_are_scanned(deployment: Any) -> None:
     with deployment.client(userid="alice") as client:
         conv = client.agents.get(deployment.agent_id).conversation()
-        added = conv.add_file(FileAttachment(name="notes.txt", content=b"hello"))
+        report = conv.add_file(FileAttachment(name="notes.txt", content=b"hello"))
+        assert isinstance(report, ScanReport) and not report.blocked  # the in-process return type
+        (added,) = list(conv.files())
         assert added.name == "notes.txt" and added.size == 5
         with pytest.raises(errors.GuardrailBlocked) as refused:
             conv.add_file(FileAttachment(name="tool.exe", content=b"MZ"))

@@ -311,8 +311,9 @@ class AsyncRemoteConversation:
     aask = ask
     astream = stream
 
-    async def add_file(self, file: b.FileLike, *, name: str | None = None) -> m.FileInfo:
-        return (await self._client.files.add(file, conversation=self.id, name=name))[0]
+    async def add_file(self, file: b.FileLike, *, name: str | None = None) -> ScanReport:
+        """Async twin of the sync ``add_file``: the scanners' report on the attached file."""
+        return b.file_report((await self._client.files.add(file, conversation=self.id, name=name))[0])
 
     def files(self, *, limit: int | None = None) -> AsyncPaginator[m.FileInfo]:
         return self._client.files.list(conversation=self.id, limit=limit)

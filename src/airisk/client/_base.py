@@ -320,3 +320,12 @@ _ENGINE_KINDS = frozenset(
     }
 )
 
+
+
+def file_report(info: Any) -> ScanReport:
+    """The scanners' report on a file just added (``FileInfo.report``), the type in-process
+    ``Conversation.add_file`` returns; a server that sends none is an error, not a pass."""
+    if info.report is None:
+        raise e.APIError("the server did not return the file's scan report (upgrade the server)")
+    report: ScanReport = info.report
+    return report

@@ -349,9 +349,11 @@ class RemoteConversation:
                 self.usage = self.usage + event.reply.usage
             yield event
 
-    def add_file(self, file: b.FileLike, *, name: str | None = None) -> m.FileInfo:
-        """Attach a file once the agent's scanners accept it; raises GuardrailBlocked if refused."""
-        return self._client.files.add(file, conversation=self.id, name=name)[0]
+    def add_file(self, file: b.FileLike, *, name: str | None = None) -> ScanReport:
+        """Attach a file once the agent's scanners accept it and return their report, as the
+        in-process ``Conversation.add_file`` does; raises GuardrailBlocked if refused. The stored
+        file is listed by ``files()``."""
+        return b.file_report(self._client.files.add(file, conversation=self.id, name=name)[0])
 
     def files(self, *, limit: int | None = None) -> SyncPage[m.FileInfo]:
         return self._client.files.list(conversation=self.id, limit=limit)

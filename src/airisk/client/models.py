@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from airisk.types import ScanReport
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -82,6 +84,7 @@ class FileInfo(_Model):
     size: int = 0
     sha256: str = ""
     created_at: datetime | None = None
+    report: ScanReport | None = None
 
 
 class UserInfo(_Model):

@@ -438,7 +438,7 @@ class ConversationService(Service):
             if not self._owned(row):
                 raise PermissionDenied("conversations.add_file (only its owner may)", self.actor.role)
         attachment = FileAttachment(name=name, content=content, media_type=media_type)
-        live.add_file(attachment)
+        report = live.add_file(attachment)
         with self.ws.store.write() as session:
             digest = put_blob(session, content)
             file = ConversationFile(
@@ -452,7 +452,9 @@ class ConversationService(Service):
             )
             session.add(file)
             session.flush()
-            return FileOut.model_validate(file)
+            out = FileOut.model_validate(file)
+            out.report = report.to_dict(include_text=False)
+            return out
 
     def files(self, conversation_id: str, *, limit: int | None = None, cursor: str | None = None) -> Page[FileOut]:
         with self.ws.store.read() as session:

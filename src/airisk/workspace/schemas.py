@@ -209,6 +209,9 @@ class FileOut(_Out):
     size: int
     sha256: str
     created_at: datetime
+    report: dict[str, Any] | None = Field(
+        default=None, description="the input scanners' report on this file, when it was just added"
+    )
 
 
 # conversations -----------------------------------------------------------------------------
