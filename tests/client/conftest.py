@@ -8,7 +8,6 @@ run without model-based scanners.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import sys
@@ -93,9 +92,6 @@ def _test_scanners(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.setitem(registry.BUILTIN, "client_test_keyword", (module.__name__, "KeywordScanner"))
     monkeypatch.setitem(registry.BUILTIN, "client_test_file_types", (module.__name__, "FileTypesScanner"))
-    if importlib.util.find_spec("airisk.scanners.file_types") is None:
-        # agent files are checked by the scanner named file_types; stand in until that scanner is merged
-        monkeypatch.setitem(registry.BUILTIN, "file_types", (module.__name__, "FileTypesScanner"))
 
 
 class FaultInjector:

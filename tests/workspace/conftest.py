@@ -8,14 +8,12 @@ only) where the real ones are not needed.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import sys
 import types
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -24,7 +22,8 @@ pytest.importorskip("sqlalchemy")
 from airisk.scanners.base import Scanner, ScannerConfig
 from airisk.types import Finding, ScanContext, ScanResult
 
-PG_ENV = "AIRISK_TEST_DATABASE_URL"
+from postgres_databases import fresh_postgres_database
+
 SECRET_KEY = "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
@@ -57,38 +56,14 @@ class KeywordScanner(Scanner):
         return self.result(text, findings)
 
 
-class MinimalFileTypesConfig(ScannerConfig):
-    allow: list[str] = ["txt", "pdf"]
-
-
-class MinimalFileTypes(Scanner):
-    """Stand-in for airisk.scanners.FileTypes while it is not in this branch: extension allow-list."""
-
-    name = "file_types"
-    Config = MinimalFileTypesConfig
-    supported_actions: ClassVar[tuple[str, ...]] = ("block", "flag")
-
-    def scan(self, text: str, ctx: ScanContext) -> ScanResult:
-        config: Any = self.config
-        findings = [
-            Finding(kind="file_type", start=0, end=0, detail={"file": f.name})
-            for f in ctx.files
-            if f.name.rsplit(".", 1)[-1].lower() not in config.allow or f.content.startswith(b"MZ")
-        ]
-        return self.result(text, findings)
-
-
 @pytest.fixture(autouse=True)
 def _test_scanners(monkeypatch: pytest.MonkeyPatch) -> None:
     import airisk.scanners as registry
 
     module = types.ModuleType("airisk_workspace_test_scanners")
     module.KeywordScanner = KeywordScanner  # type: ignore[attr-defined]
-    module.MinimalFileTypes = MinimalFileTypes  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.setitem(registry.BUILTIN, "test_keyword", (module.__name__, "KeywordScanner"))
-    if importlib.util.find_spec("airisk.scanners.file_types") is None:
-        monkeypatch.setitem(registry.BUILTIN, "file_types", (module.__name__, "MinimalFileTypes"))
 
 
 # databases -------------------------------------------------------------------------------------------
@@ -96,22 +71,8 @@ def _test_scanners(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"airisk_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("airisk_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
