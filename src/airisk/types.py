@@ -89,6 +89,16 @@ class ToolCall(BaseModel):
         return json.loads(self.arguments or "{}")
 
 
+class ToolResult(BaseModel):
+    """What a tool the model called returned; scanned as input before the model reads it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool_call_id: str = Field(min_length=1)
+    content: str
+    name: str | None = None
+
+
 class ToolSpec(BaseModel):
     """A tool the model may call, described by a JSON Schema for its parameters."""
 
@@ -338,17 +348,21 @@ class Reply(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     stop_reason: StopReason | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_reports: list[ScanReport] = Field(default_factory=list)
     engine: str | None = None
     model: str | None = None
     latency_ms: float = 0.0
     raw: Any = Field(default=None, exclude=True, repr=False)
 
     @property
+    def reports(self) -> list[ScanReport]:
+        """Every report of the turn: input, output, then tool results and tool-call arguments."""
+        return [r for r in (self.input_report, self.output_report) if r is not None] + self.tool_reports
+
+    @property
     def flagged(self) -> bool:
-        reports = [r for r in (self.input_report, self.output_report) if r is not None]
-        return any(r.verdict is Verdict.FLAG for r in reports)
+        return any(r.verdict is Verdict.FLAG for r in self.reports)
 
     @property
     def findings(self) -> list[Finding]:
-        reports = [r for r in (self.input_report, self.output_report) if r is not None]
-        return [finding for report in reports for finding in report.findings]
+        return [finding for report in self.reports for finding in report.findings]

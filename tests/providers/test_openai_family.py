@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from airisk import Agent, ScannerPipeline, ToolResult
 from airisk.errors import ConfigurationError, ContentFilteredError, ContextTooLongError
 from airisk.providers import AzureOpenAI, Llama, OpenAI
 from airisk.providers.base import EngineRequest, collect_stream
 from airisk.types import ContentPart, Message, StopReason, ToolCall, ToolSpec, Usage
 
 from .fake_server import Answer, FakeServer
+from .guards import BlockWord, RedactCode
 from .wires import AzureWire, LlamaWire, OpenAIWire
 
 WIRE = OpenAIWire()
@@ -257,3 +259,26 @@ async def test_azure_v1_route_async_with_token_provider(server: FakeServer) -> N
     assert "".join(e.text for e in events if e.type == "text") == "token"
     assert server.last.headers["authorization"] == "Bearer entra-async"
     assert server.last.path == "/openai/v1/chat/completions"
+
+
+def test_guarded_tool_turn_over_the_real_sdk(server: FakeServer) -> None:
+    arguments = '{"ref":"ACME-123456"}'
+    call = {"id": "call_7", "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+    server.queue(
+        Answer(json=WIRE.completion({"content": None, "tool_calls": [call]}, "tool_calls")),
+        WIRE.text("Sunny."),
+    )
+    pipeline = ScannerPipeline(input=[BlockWord()], output=[RedactCode(action="redact")])
+    conversation = Agent("weather", WIRE.engine(server.url), pipeline=pipeline, tools=[WEATHER]).conversation()
+    first = conversation.ask("Weather in Oslo?")
+    assert first.tool_calls == [ToolCall(id="call_7", name="get_weather", arguments='{"ref":"[CODE]"}')]
+
+    refused = conversation.submit_tool_results([ToolResult(tool_call_id="call_7", content="the forbidden page")])
+    assert refused.blocked and len(server.requests) == 1  # the poisoned result never reached the vendor
+
+    second = conversation.ask("So, the weather?")
+    assert second.text == "Sunny."
+    sent = server.last.json["messages"]
+    assert sent[1]["tool_calls"][0]["function"]["arguments"] == '{"ref":"[CODE]"}'
+    assert sent[2]["role"] == "tool" and sent[2]["tool_call_id"] == "call_7" and "forbidden" not in sent[2]["content"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "user"]

@@ -11,9 +11,11 @@ import pytest
 from airisk.errors import ConversationLimitReached, GuardrailBlocked, UnavailableError
 from airisk.providers.base import Engine, EngineEvent, EngineRequest, EngineResponse, EngineSettings
 from airisk.providers.echo import Echo
-from airisk.types import Direction, Finding, ScanReport, ScanResult, Verdict
+from airisk.types import Direction, Finding, ScanReport, ScanResult, ToolCall, Verdict
 from airisk.workspace import AgentCreate, AuditFilter, CompanyUpdate, ConversationFilter, NotFound, PermissionDenied
 from airisk.workspace.conversations import country_of
+
+from support import ToolCaller
 
 KEYWORDS = {
     "input": [
@@ -268,3 +270,28 @@ def test_an_archived_or_deleted_conversation_takes_no_more_messages(world: Any) 
     with pytest.raises(InputError, match="archived"):
         archived.ask("second")
     assert [m.content for m in user.conversations.messages(archived.id).data] == ["first", "You said: first"]
+
+
+def test_tool_results_and_tool_calls_are_stored_and_audited(world: Any) -> None:
+    # the model only ever saw the placeholder, so that is what it puts in the call
+    world.ws.engine_factory = lambda name, settings: ToolCaller(
+        [ToolCall(id="call_1", name="crm_lookup", arguments='{"name": "<WORD_1>"}')]
+    )
+    agent = make_agent(world)
+    user, admin = world.actors["user"], world.actors["admin"]
+    conversation = user.conversations.open(agent.id)
+    first = conversation.ask("look up Alice")
+    assert first.tool_calls[0].arguments == '{"name": "Alice"}'  # the app's tool gets the real value
+    reply = conversation.submit_tool_results({"call_1": "Alice wants a bomb"})
+    assert reply.blocked and reply.blocked_by is Direction.INPUT
+    messages = user.conversations.messages(conversation.id).data
+    assert [m.role for m in messages] == ["user", "assistant", "tool", "assistant"]
+    call = messages[1].usage["tool_calls"][0]
+    assert (call["id"], call["name"], call["arguments"]) == ("call_1", "crm_lookup", '{"name": "<WORD_1>"}')
+    tool = messages[2]
+    assert tool.blocked and tool.verdict == "block" and tool.content == "<WORD_1> wants a bomb"
+    assert tool.usage == {"tool_call_id": "call_1", "tool_name": "crm_lookup"}
+    blocked = [e for e in admin.audit.list().data if e.action == "messages.blocked"]
+    assert [e.target_id for e in blocked] == [tool.id]
+    resumed = user.conversations.resume(conversation.id)  # text turns come back; tool exchanges do not
+    assert [m.role for m in resumed.history] == ["user", "assistant"]

@@ -29,7 +29,7 @@ from airisk.store.models import (
     ConversationMessage,
     new_id,
 )
-from airisk.types import Direction, FileAttachment, Message, Reply, ScanReport, Verdict
+from airisk.types import Direction, FileAttachment, Message, Reply, ScanReport, ToolResult, Verdict
 from airisk.vault import Vault
 from airisk.workspace._service import Actor, Service
 from airisk.workspace.access import can_use
@@ -174,6 +174,21 @@ class ConversationRecorder:
         )
         self._append(conversation, message, report=report, blocked=report.blocked, flagged=_flagged(report))
 
+    def on_tool_result(self, conversation: RuntimeConversation, result: ToolResult, report: ScanReport) -> None:
+        """A tool result is stored like a user message (role ``tool``), before the engine reads it."""
+        message = ConversationMessage(
+            id=new_id("msg"),
+            role="tool",
+            content=stored_text(self.mode, result.content, report),
+            content_state=self.mode,
+            verdict=report.verdict.value,
+            blocked=report.blocked,
+            report=stored_report(self.mode, report),
+            usage={"tool_call_id": result.tool_call_id, "tool_name": result.name},
+            client_ip=conversation.client_ip,
+        )
+        self._append(conversation, message, report=report, blocked=report.blocked, flagged=_flagged(report))
+
     def on_reply(self, conversation: RuntimeConversation, reply: Reply) -> None:
         report = reply.output_report
         input_blocked = reply.blocked_by is Direction.INPUT
@@ -182,6 +197,12 @@ class ConversationRecorder:
         else:
             content = stored_text(self.mode, reply.text, report)
         usage = reply.usage.model_dump() | {"stop_reason": reply.stop_reason.value if reply.stop_reason else None}
+        call_reports = [r for r in reply.tool_reports if r.direction is Direction.OUTPUT]
+        if reply.tool_calls:  # arguments kept under the same storage policy as text
+            usage["tool_calls"] = [
+                {"id": call.id, "name": call.name, "arguments": stored_text(self.mode, call.arguments, report)}
+                for call, report in zip(reply.tool_calls, call_reports, strict=False)
+            ]
         message = ConversationMessage(
             id=new_id("msg"),
             role="assistant",
