@@ -1,18 +1,15 @@
-"""Small scanners (and one scripted engine) used only by the core tests: they exercise the
-pipeline and the agent, not detection."""
+"""Small scanners used only by the core tests: they exercise the pipeline, not detection."""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
-from airisk.providers.base import EngineEvent, EngineRequest, EngineResponse
-from airisk.providers.echo import Echo
 from airisk.scanners.base import Scanner, ScannerConfig
-from airisk.types import Finding, ScanContext, ScanResult, StopReason, ToolCall, Usage
+from airisk.types import Finding, ScanContext, ScanResult
 
 
 class DigitsConfig(ScannerConfig):
@@ -181,35 +178,3 @@ class ShortBatch(Scanner):
 
     def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
         return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)][:-1]
-
-
-class ToolCaller(Echo):
-    """Answers the first request with the given tool calls, later ones by echoing the last tool result."""
-
-    def __init__(self, calls: Sequence[ToolCall]) -> None:
-        super().__init__()
-        self.calls = list(calls)
-
-    def complete(self, request: EngineRequest) -> EngineResponse:
-        self.requests.append(request)
-        if len(self.requests) == 1:
-            return EngineResponse(
-                text="",
-                tool_calls=self.calls,
-                stop_reason=StopReason.TOOL_CALLS,
-                usage=Usage(output_tokens=3),
-                engine=self.name,
-                model=self.model,
-            )
-        tool_texts = [m.text for m in request.messages if m.role == "tool"]
-        text = f"The tool said: {tool_texts[-1]}"
-        return EngineResponse(text=text, usage=Usage(output_tokens=4), engine=self.name, model=self.model)
-
-    def stream(self, request: EngineRequest) -> Iterator[EngineEvent]:
-        response = self.complete(request)
-        for index, call in enumerate(response.tool_calls):
-            yield EngineEvent(type="tool_call", tool_call_index=index, tool_call_id=call.id, tool_name=call.name)
-            yield EngineEvent(type="tool_call", tool_call_index=index, arguments_delta=call.arguments)
-        if response.text:
-            yield EngineEvent(type="text", text=response.text)
-        yield EngineEvent(type="done", stop_reason=response.stop_reason)

@@ -12,16 +12,19 @@ from hypothesis import strategies as st
 from airisk import Agent, ScannerPipeline
 from airisk.agent import WITHHELD_TOOL_RESULT
 from airisk.errors import InputError
+from airisk.providers.echo import Echo
 from airisk.scanners.prompt_injection import PromptInjection
 from airisk.types import Direction, ScanReport, StopReason, ToolCall, ToolResult, ToolSpec
 
-from support import Digits, Keyword, ToolCaller
+from support import Digits, Keyword
 
 WEATHER = ToolSpec(name="get_weather", description="Weather for a city", parameters={"type": "object"})
 
 
-def agent_with(*calls: ToolCall, pipeline: ScannerPipeline | None = None) -> tuple[Agent, ToolCaller]:
-    engine = ToolCaller(calls or [ToolCall(id="call_1", name="get_weather", arguments='{"city": "Oslo"}')])
+def agent_with(*calls: ToolCall, pipeline: ScannerPipeline | None = None) -> tuple[Agent, Echo]:
+    """The engine first asks for the tool calls, then echoes the last tool result (or user message)."""
+    calls = calls or (ToolCall(id="call_1", name="get_weather", arguments='{"city": "Oslo"}'),)
+    engine = Echo(replies=[list(calls)], prefix="The tool said: ")
     pipeline = pipeline or ScannerPipeline(
         input=[Keyword(keywords=["ignore previous instructions"]), Digits()],
         output=[Digits(), Keyword(keywords=["badword"])],
@@ -77,8 +80,10 @@ def test_blocked_tool_result_refuses_without_calling_the_engine() -> None:
     tools = [m for m in conversation.history if m.role == "tool"]
     assert [(m.tool_call_id, m.text) for m in tools] == [("a", "rain"), ("b", WITHHELD_TOOL_RESULT)]
     assert conversation.history[-1].role == "assistant" and conversation.history[-1].text == agent.refusal
-    assert conversation.ask("thanks").text == "The tool said: " + WITHHELD_TOOL_RESULT
-    assert "IGNORE" not in json.dumps([m.model_dump() for m in engine.requests[1].messages])
+    conversation.ask("thanks")
+    sent = engine.requests[1].messages
+    assert [m.role for m in sent] == ["user", "assistant", "tool", "tool", "assistant", "user"]
+    assert "IGNORE" not in json.dumps([m.model_dump() for m in sent])
 
 
 def test_injection_hidden_in_a_tool_result_is_caught_by_the_real_scanner() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,14 @@ def test_a_missing_file_is_a_clear_error_not_a_traceback(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("airisk: error:") and "nowhere.txt" in err
+
+
+def test_demo_shows_every_guard(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first command: each scripted turn ends the way the demo says it does."""
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    statuses = re.findall(r"^ {10}\[(\w+)\]", out, flags=re.MULTILINE)
+    assert statuses == ["BLOCKED", "REDACTED", "PASSED", "STREAMED", "BLOCKED"]
+    assert "4111 1111" not in out.split("agent  >", 2)[2].split("\n")[0]  # the engine got the placeholder
+    assert "sk-proj-" not in out.split("Which API key")[1].split("\n")[1]
+    assert "tool result/prompt_injection: block" in out and "engine calls: 1" in out

@@ -15,8 +15,6 @@ from airisk.types import Direction, Finding, ScanReport, ScanResult, ToolCall, V
 from airisk.workspace import AgentCreate, AuditFilter, CompanyUpdate, ConversationFilter, NotFound, PermissionDenied
 from airisk.workspace.conversations import country_of
 
-from support import ToolCaller
-
 KEYWORDS = {
     "input": [
         {"type": "test_keyword", "id": "pii", "words": ["Alice"], "action": "redact"},
@@ -274,8 +272,8 @@ def test_an_archived_or_deleted_conversation_takes_no_more_messages(world: Any) 
 
 def test_tool_results_and_tool_calls_are_stored_and_audited(world: Any) -> None:
     # the model only ever saw the placeholder, so that is what it puts in the call
-    world.ws.engine_factory = lambda name, settings: ToolCaller(
-        [ToolCall(id="call_1", name="crm_lookup", arguments='{"name": "<WORD_1>"}')]
+    world.ws.engine_factory = lambda name, settings: Echo(
+        replies=[[ToolCall(id="call_1", name="crm_lookup", arguments='{"name": "<WORD_1>"}')]]
     )
     agent = make_agent(world)
     user, admin = world.actors["user"], world.actors["admin"]
