@@ -241,3 +241,36 @@ def test_output_blocked_mid_stream_closes_the_engine_stream() -> None:
         assert "async" in engine.closed[1:]
 
     asyncio.run(run())
+
+
+def test_sync_and_async_turns_on_one_conversation_are_serialised() -> None:
+    """A thread's ask and the event loop's aask never run their engine calls at the same time."""
+    inside = threading.Semaphore(1)
+    overlaps: list[str] = []
+
+    class Slow(Echo):
+        def complete(self, request: EngineRequest) -> EngineResponse:
+            if not inside.acquire(blocking=False):
+                overlaps.append(request.messages[-1].text)
+                return super().complete(request)
+            try:
+                threading.Event().wait(0.05)
+                return super().complete(request)
+            finally:
+                inside.release()
+
+    agent = Agent("slow", Slow(), pipeline=ScannerPipeline())
+    conversation = agent.conversation()
+
+    async def both() -> None:
+        threads = [threading.Thread(target=conversation.ask, args=(f"sync {i}",)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        await asyncio.gather(*(conversation.aask(f"async {i}") for i in range(3)))
+        for thread in threads:
+            await asyncio.to_thread(thread.join)
+
+    asyncio.run(both())
+    assert overlaps == []
+    assert len(conversation.history) == 12
+    assert [m.role for m in conversation.history] == ["user", "assistant"] * 6

@@ -8,6 +8,7 @@ engine; otherwise send the sanitised text to the engine, scan its answer, and re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -430,10 +431,20 @@ class Conversation:
             yield ChatEvent(type="blocked", text=reply.text, report=reply.output_report)
         yield ChatEvent(type="done", reply=reply)
 
-    def _async_lock(self) -> asyncio.Lock:
+    @contextlib.asynccontextmanager
+    async def _async_lock(self) -> AsyncIterator[None]:
+        """The turn lock for async callers: queued fairly on an asyncio lock, then the same thread
+        lock sync callers take, polled so the event loop never blocks — sync and async turns on
+        one conversation are serialised together."""
         if self._alock is None:
             self._alock = asyncio.Lock()
-        return self._alock
+        async with self._alock:
+            while not self._lock.acquire(blocking=False):
+                await asyncio.sleep(0.002)
+            try:
+                yield
+            finally:
+                self._lock.release()
 
     # public turns ----------------------------------------------------------------------
 
