@@ -25,7 +25,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "topics" / "clinc150_trainval.jsonl"
+
+
+def _shared_data() -> Path:
+    """``shared/data`` beside the checkout (or beside a parent of a git worktree of it)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return here.parents[2] / "shared" / "data"
+
+
+DATA = _shared_data() / "topics" / "clinc150_trainval.jsonl"
 
 DEFAULT_INPUT: list[dict[str, Any]] = [
     {"type": "prompt_injection"},

@@ -405,3 +405,33 @@ def test_dates_and_urls_are_opt_in() -> None:
     assert {f.kind for f in default.findings} == {"EMAIL_ADDRESS"}
     chosen = PersonalInformation(entities=["DATE_TIME", "URL", "EMAIL_ADDRESS"]).scan(text, ScanContext())
     assert {"DATE_TIME", "URL", "EMAIL_ADDRESS"} <= {f.kind for f in chosen.findings}
+
+
+PII_WORDS = st.sampled_from(
+    ["my", "phone", "number", "is", "call", "me", "at", "555-123-4567", "email", "jane.doe@example.com",
+     "card", "4111 1111 1111 1111", "SSN", "078-05-1120", "Lives", "in", "Paris", "IP", "81.2.69.142", "Über", ","]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.lists(PII_WORDS, max_size=40).map(" ".join), st.text(max_size=120)))
+def test_fast_nlp_artifacts_equal_presidios_own(text: str) -> None:
+    """The one-array NlpArtifacts builder gives presidio what its own token-by-token method did."""
+    from airisk.scanners import personal_information as module
+
+    scanner = PersonalInformation()
+    engine = analyzer_for(scanner.config).nlp_engine
+    nlp = next(iter(engine.nlp.values()))
+    fast = engine._doc_to_nlp_artifact(nlp(text), "en")
+    helpers = module._ARTIFACT_HELPERS
+    try:
+        module._ARTIFACT_HELPERS = (*helpers, "_no_such_helper")  # the slow path
+        slow = engine._doc_to_nlp_artifact(nlp(text), "en")
+    finally:
+        module._ARTIFACT_HELPERS = helpers
+    assert fast.lemmas == slow.lemmas
+    assert fast.tokens_indices == slow.tokens_indices
+    assert [(e.start_char, e.end_char, e.label_) for e in fast.entities] == [
+        (e.start_char, e.end_char, e.label_) for e in slow.entities
+    ]
+    assert fast.scores == slow.scores

@@ -70,7 +70,8 @@ def embed(texts: list[str]) -> np.ndarray:
     import hashlib
 
     key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    path = cache / f"minilm-{key}.npy"
+    precision = get_encoder().precision  # fp32 and int8 embeddings must not share a cache entry
+    path = cache / (f"minilm-{key}.npy" if precision == "fp32" else f"minilm-{precision}-{key}.npy")
     if path.exists():
         return np.load(path)
     vectors = get_encoder().encode(texts, batch_size=64)

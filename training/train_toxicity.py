@@ -114,7 +114,8 @@ def split(rows: list[dict], seed: int = 0, fraction: float = 0.2) -> tuple[list[
 def embed(texts: list[str]) -> np.ndarray:
     """Shared-encoder embeddings, cached on disk by content hash (encoding 25k tweets takes minutes)."""
     digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    cached = CACHE / f"minilm-{digest}.npy"
+    precision = get_encoder().precision  # fp32 and int8 embeddings must not share a cache entry
+    cached = CACHE / (f"minilm-{digest}.npy" if precision == "fp32" else f"minilm-{precision}-{digest}.npy")
     if cached.exists():
         return np.load(cached)
     vectors = get_encoder().encode(texts, batch_size=64)
@@ -145,6 +146,37 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores))
 
 
+def evaluate_only(data: Path, head_path: Path) -> dict:
+    """The headline figures of an existing head, without training: held-back ROC-AUC and functional suite."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from airisk.scanners.toxicity import _MLPHead
+
+    head = _MLPHead(head_path)
+    rows = public_rows(data)
+    _, held_idx = split(rows)
+    held_rows = [rows[i] for i in held_idx]
+    held = head.predict(featurise([row["text"] for row in held_rows]))
+    functional = read_jsonl(FUNCTIONAL)
+    p_functional = head.predict(featurise([row["text"] for row in functional]))[:, 0]
+    y_functional = np.array([row["label"] for row in functional])
+    report = {
+        "encoder_precision": get_encoder().precision,
+        "head": str(head_path),
+        "heldback_rows": len(held_rows),
+        "heldback_toxicity_auc": round(auc(np.array([r["label"] for r in held_rows]), held[:, 0]), 4),
+        "heldback_identity_attack_auc": round(
+            auc(np.array([r["identity_attack"] for r in held_rows]), held[:, 1]), 4
+        ),
+        "functional_balanced_accuracy": round(
+            float(balanced_accuracy_score(y_functional, (p_functional >= 0.5).astype(int))), 4
+        ),
+        "functional_auc": round(auc(y_functional, p_functional), 4),
+    }
+    print(json.dumps(report, indent=2))
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -165,7 +197,16 @@ def main() -> None:
     parser.add_argument(
         "--clinc-weight", type=float, default=CLINC_WEIGHT, help="sample weight of each CLINC150 training row"
     )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="train nothing: score the head at --out (default: the shipped one) on the held-back split and the "
+        "functional suite with the current encoder (e.g. AIRISK_ENCODER_PRECISION=int8)",
+    )
     args = parser.parse_args()
+    if args.evaluate:
+        evaluate_only(args.data, args.out)
+        return
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score

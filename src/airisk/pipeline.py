@@ -46,6 +46,56 @@ def _executor() -> ThreadPoolExecutor:
         return _EXECUTOR
 
 
+def _uses_shared_embedding(scanner: Scanner) -> bool:
+    try:
+        return bool(scanner.uses_shared_embedding())
+    except Exception:  # noqa: BLE001 - a scanner that cannot tell is simply not prefetched for
+        return False
+
+
+class _Batch:
+    """One slice of a ``scan_many`` call: its prepared messages, the rejected ones, and
+    (optionally) a background computation of its shared embeddings."""
+
+    _prefetcher: ThreadPoolExecutor | None = None
+    _prefetcher_lock = threading.Lock()
+
+    def __init__(self, size: int, started: float) -> None:
+        self.size = size
+        self.started = started
+        self.prepared: list[tuple[str, ScanContext, ScanReport]] = []
+        self.rejected: dict[int, ScanReport] = {}
+        self._future: Future[None] | None = None
+
+    def embed_in_background(self) -> None:
+        """Start computing the batch's embeddings on the (single) prefetch thread."""
+        with _Batch._prefetcher_lock:
+            if _Batch._prefetcher is None:
+                _Batch._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="airisk-embed")
+            pool = _Batch._prefetcher
+        self._future = pool.submit(self._embed)
+
+    def _embed(self) -> None:
+        from airisk.models.encoder import chunk_embeddings_for_many
+
+        chunk_embeddings_for_many([item[0] for item in self.prepared], [item[1] for item in self.prepared])
+
+    def embedded(self, *, timeout: float | None) -> None:
+        """Wait for a background embedding, if any. Its errors and time-outs are dropped: the
+        scanners then compute (or wait for) the embeddings themselves within their own time
+        limits and report any failure per message, exactly as without prefetching."""
+        future, self._future = self._future, None
+        if future is not None:
+            try:
+                future.result(timeout=timeout)
+            except Exception:
+                logger.debug("embedding prefetch failed; scanners will compute it", exc_info=True)
+
+    def forget(self) -> None:
+        """Stop caring about a background embedding (scan_many was interrupted)."""
+        self._future = None
+
+
 class ScanInterrupted(KeyboardInterrupt):
     """Ctrl-C during ``scan_many``: ``completed`` holds the reports finished so far, in order."""
 
@@ -385,37 +435,66 @@ class ScannerPipeline:
         direction = Direction(direction)
         scanners = [s for s in self.scanners(direction) if s.config.enabled]
         self._warm_once(scanners)
+        # While one batch's scanners do their (GIL-bound) Python work, the shared embeddings of
+        # the next batch are computed in the background: onnxruntime releases the GIL, so the
+        # second core is not left idle. The encoder sees exactly the batch it would see anyway,
+        # and only one encoder call runs at a time.
+        embedders = [s for s in scanners if _uses_shared_embedding(s)]
+        limits = [s.config.timeout_s for s in embedders]
+        limit = max(t for t in limits if t is not None) * batch_size if embedders and None not in limits else None
         reports: list[ScanReport] = []
         bar = _progress_bar(len(items), progress)
+        ahead: _Batch | None = None
         try:
             for offset in range(0, len(items), batch_size):
-                chunk = items[offset : offset + batch_size]
-                chunk_ctx = contexts[offset : offset + batch_size] if contexts is not None else [None] * len(chunk)
-                reports.extend(self._scan_batch(chunk, chunk_ctx, direction, scanners))
+                current = ahead or self._prepare_batch(items, contexts, offset, batch_size, direction)
+                current.started = time.perf_counter()
+                if embedders and ahead is None:
+                    current.embed_in_background()
+                current.embedded(timeout=limit)
+                following = offset + batch_size
+                ahead = None
+                if following < len(items):
+                    ahead = self._prepare_batch(items, contexts, following, batch_size, direction)
+                    if embedders:
+                        ahead.embed_in_background()
+                reports.extend(self._run_batch(current, scanners))
                 if bar is not None:
-                    bar.update(len(chunk))
+                    bar.update(current.size)
         except KeyboardInterrupt:
             raise ScanInterrupted(reports) from None
         finally:
+            if ahead is not None:
+                ahead.forget()
             if bar is not None:
                 bar.close()
         return reports
 
-    def _scan_batch(
+    def _prepare_batch(
         self,
-        texts: list[str | bytes],
-        contexts: Sequence[ScanContext | None],
+        items: list[str | bytes],
+        contexts: Sequence[ScanContext] | None,
+        offset: int,
+        batch_size: int,
         direction: Direction,
-        scanners: list[Scanner],
-    ) -> list[ScanReport]:
-        started = time.perf_counter()
-        prepared: list[tuple[str, ScanContext, ScanReport]] = []
-        rejected: dict[int, ScanReport] = {}
-        for index, (text, ctx) in enumerate(zip(texts, contexts, strict=True)):
+    ) -> _Batch:
+        """Normalise one slice of ``scan_many``'s input and give each message its context."""
+        texts = items[offset : offset + batch_size]
+        chunk_ctx: Sequence[ScanContext | None] = (
+            contexts[offset : offset + batch_size] if contexts is not None else [None] * len(texts)
+        )
+        batch = _Batch(size=len(texts), started=time.perf_counter())
+        for index, (text, ctx) in enumerate(zip(texts, chunk_ctx, strict=True)):
             try:
-                prepared.append(self._prepare(text, direction, ctx, {}))
+                batch.prepared.append(self._prepare(text, direction, ctx, {}))
             except InputError as exc:
-                rejected[index] = _rejected_report(direction, exc)
+                batch.rejected[index] = _rejected_report(direction, exc)
+        return batch
+
+    def _run_batch(self, batch: _Batch, scanners: list[Scanner]) -> list[ScanReport]:
+        started = batch.started
+        prepared = batch.prepared
+        rejected = batch.rejected
         normalized = [item[0] for item in prepared]
         message_ctx = [item[1] for item in prepared]
         per_scanner: dict[int, list[ScanResult]] = {}
@@ -434,10 +513,10 @@ class ScannerPipeline:
             except FutureTimeout:
                 failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
                 per_scanner[id(scanner)] = [failure] * len(normalized)
-        elapsed_each = (time.perf_counter() - started) / max(1, len(texts))
+        elapsed_each = (time.perf_counter() - started) / max(1, batch.size)
         reports = []
         position = 0
-        for index in range(len(texts)):
+        for index in range(batch.size):
             if index in rejected:
                 reports.append(rejected[index])
                 continue

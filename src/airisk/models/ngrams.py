@@ -12,6 +12,7 @@ buckets with a sign bit, counts log-scaled (``1 + log(count)``), the vector L2-n
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -43,8 +44,8 @@ def _tokens(text: str) -> list[str]:
     return grams
 
 
-def sparse_features(text: str, dimension: int = DEFAULT_DIMENSION) -> dict[int, float]:
-    """Bucket -> value of the normalised hashed n-gram vector of ``text``."""
+def _reference_sparse_features(text: str, dimension: int = DEFAULT_DIMENSION) -> dict[int, float]:
+    """The definition of the features, gram by gram (slow; :func:`sparse_features` must equal it)."""
     counts: dict[int, int] = {}
     for gram in _tokens(text):
         digest = zlib.crc32(gram.encode("utf-8"))
@@ -52,6 +53,65 @@ def sparse_features(text: str, dimension: int = DEFAULT_DIMENSION) -> dict[int, 
         sign = 1 if (digest >> 31) & 1 else -1
         counts[bucket] = counts.get(bucket, 0) + sign
     values = {b: math.copysign(1.0 + math.log(abs(c)), c) for b, c in counts.items() if c}
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    if norm == 0:
+        return {}
+    return {b: v / norm for b, v in values.items()}
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_terms(word: str, dimension: int) -> tuple[tuple[int, ...], int]:
+    """A word's character-gram contributions (``bucket * 2 + positive``, in gram order) and
+    its unigram's; words repeat, so most are computed once per process."""
+
+    def term(gram: str) -> int:
+        digest = zlib.crc32(gram.encode("utf-8"))
+        return (digest % dimension) * 2 + ((digest >> 31) & 1)
+
+    padded = f" {word} "
+    chars = tuple(
+        term("c" + padded[i : i + size])
+        for size in CHAR_SIZES
+        if len(padded) >= size
+        for i in range(len(padded) - size + 1)
+    )
+    return chars, term("w " + word)
+
+
+_LOG_COUNTS = tuple(1.0 + math.log(n) if n else 0.0 for n in range(64))
+
+
+def sparse_features(text: str, dimension: int = DEFAULT_DIMENSION) -> dict[int, float]:
+    """Bucket -> value of the normalised hashed n-gram vector of ``text``.
+
+    Equal, key order included, to :func:`_reference_sparse_features` (the same grams are
+    counted in the same order; per-word hashes are cached), so trained heads score the same.
+    """
+    lowered = " ".join(text[:MAX_CHARS].lower().split())
+    words = _WORD.findall(lowered)
+    counts: dict[int, int] = {}
+    get = counts.get
+    unigrams = []
+    for word in words:
+        chars, unigram = _word_terms(word, dimension)
+        unigrams.append(unigram)
+        for packed in chars:
+            bucket = packed >> 1
+            counts[bucket] = get(bucket, 0) + (1 if packed & 1 else -1)
+    for packed in unigrams:
+        bucket = packed >> 1
+        counts[bucket] = get(bucket, 0) + (1 if packed & 1 else -1)
+    for a, b in itertools.pairwise(words):
+        digest = zlib.crc32(f"b {a} {b}".encode())
+        bucket = digest % dimension
+        counts[bucket] = get(bucket, 0) + (1 if (digest >> 31) & 1 else -1)
+    logs = _LOG_COUNTS
+    values = {}
+    for bucket, count in counts.items():
+        if count:
+            size = count if count > 0 else -count
+            magnitude = logs[size] if size < 64 else 1.0 + math.log(size)
+            values[bucket] = magnitude if count > 0 else -magnitude
     norm = math.sqrt(sum(v * v for v in values.values()))
     if norm == 0:
         return {}

@@ -61,6 +61,11 @@ class Scanner(ABC):
     def redacts(self) -> bool:
         return self.config.action == "redact"
 
+    def uses_shared_embedding(self) -> bool:
+        """True if scanning reads the shared MiniLM embedding of each message, so ``scan_many``
+        may compute the next batch's embeddings while this batch's Python work runs."""
+        return False
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{key}={value!r}" for key, value in self.settings().items())
         return f"{type(self).__name__}({fields})"

@@ -83,6 +83,9 @@ class PromptInjection(Scanner):
         self._head: Any = None
         self._local: Any = None
 
+    def uses_shared_embedding(self) -> bool:
+        return self.config.classifier and self.config.engine == "minilm"
+
     # loading -------------------------------------------------------------------------------
 
     def warm_up(self) -> None:

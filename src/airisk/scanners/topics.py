@@ -206,6 +206,9 @@ class Topics(Scanner):
         self._allowed: _Prototypes | None = None
         self._lock = threading.Lock()
 
+    def uses_shared_embedding(self) -> bool:
+        return True
+
     def _prototypes(self) -> tuple[_Prototypes | None, _Prototypes | None]:
         with self._lock:
             if self._banned is None and self.config.banned:

@@ -311,6 +311,9 @@ class Toxicity(Scanner):
         self._engine: _DefaultEngine | _DetoxifyEngine | None = None
         self._engine_lock = threading.Lock()
 
+    def uses_shared_embedding(self) -> bool:
+        return self.config.engine == "default"
+
     @property
     def engine(self) -> _DefaultEngine | _DetoxifyEngine:
         with self._engine_lock:
