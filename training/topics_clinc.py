@@ -106,7 +106,7 @@ def tune(rows: list[dict]) -> None:
 
     def scores_for(setting: str) -> tuple[np.ndarray, list[str], np.ndarray]:
         topics = topics_by_setting[setting]
-        prototypes = _Prototypes(list(topics.values()))
+        prototypes = _Prototypes(list(topics.values()), augment="allowed" in setting)
         sims, _ = prototypes.similarities(embeddings)
         spreads = np.array([np.nan if s is None else s for s in prototypes.spreads])  # CLINC topics all have one
         if "allowed" in setting:

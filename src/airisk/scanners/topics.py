@@ -58,6 +58,8 @@ SCORE_TEMPERATURE = 0.05
 TOP_K = 2
 #: weight of the mean of the top-k nearest prototypes; the rest goes to the topic's centroid
 NEAREST_WEIGHT = 0.7
+#: with allowed topics: mixed prototypes come from at most this many examples per topic (pairs)
+MAX_MIXED_EXAMPLES = 16
 #: with allowed topics: weight of the shared-words bonus (idf-weighted word overlap)
 KEYWORD_WEIGHT = 0.02
 #: words that say nothing about a topic (the keyword bonus ignores them)
@@ -162,7 +164,7 @@ class TopicsConfig(ScannerConfig):
 class _Prototypes:
     """Embeddings of every topic's sentences, grouped per topic, with each topic's centroid and spread."""
 
-    def __init__(self, topics: Sequence[Topic], *, contrastive: bool = False) -> None:
+    def __init__(self, topics: Sequence[Topic], *, contrastive: bool = False, augment: bool = False) -> None:
         import numpy as np
 
         from airisk.models.encoder import get_encoder
@@ -184,6 +186,39 @@ class _Prototypes:
             ],
             dtype=np.float32,
         )
+        #: columns of the topic's own sentences (the nearest example is always one of them)
+        self.sentence_columns = self.columns
+        if augment:
+            self._augment()
+
+    def _augment(self) -> None:
+        """Add mixed prototypes: each description part blended with the topic's example centroid
+        (a sub-topic no example covers, phrased like the examples) and the midpoint of every pair
+        of examples (at most the first ``MAX_MIXED_EXAMPLES``). Tuned to help when topics compete."""
+        import numpy as np
+
+        extra: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        for index, columns in enumerate(self.columns):
+            examples = len([example for example in self.topics[index].examples if example.strip()])
+            rows = self.matrix[columns]
+            example_rows, part_rows = rows[:examples], rows[examples:]
+            mixed = []
+            if examples and len(part_rows):
+                centroid = example_rows.mean(axis=0)
+                centroid /= np.linalg.norm(centroid)
+                mixed.append(0.5 * part_rows + 0.5 * centroid)
+            if examples >= 2:
+                first, second = np.triu_indices(min(examples, MAX_MIXED_EXAMPLES), 1)
+                mixed.append(example_rows[first] + example_rows[second])
+            if mixed:
+                block = np.vstack(mixed)
+                extra.append(block / np.linalg.norm(block, axis=1, keepdims=True))
+                owners.append(np.full(len(block), index))
+        if extra:
+            self.matrix = np.vstack([self.matrix, *extra]).astype(np.float32)
+            self.owner = np.concatenate([self.owner, *owners])
+            self.columns = [np.flatnonzero(self.owner == index) for index in range(len(self.topics))]
 
     def _spread(self, index: int) -> float | None:
         """Mean similarity of each example to its ``TOP_K`` nearest other sentences of the topic
@@ -214,7 +249,8 @@ class _Prototypes:
             k = min(TOP_K, block.shape[1])
             top = -np.sort(-block, axis=1)[:, :k]
             topic_sims[:, index] = top.mean(axis=1)
-            nearest[:, index] = columns[np.argmax(block, axis=1)]
+            own = self.sentence_columns[index]
+            nearest[:, index] = own[np.argmax(sims[:, own], axis=1)]
         topic_sims = NEAREST_WEIGHT * topic_sims + (1.0 - NEAREST_WEIGHT) * (embeddings @ self.centroids.T)
         return topic_sims, nearest
 
@@ -301,9 +337,10 @@ class Topics(Scanner):
     def _prototypes(self) -> tuple[_Prototypes | None, _Prototypes | None]:
         with self._lock:
             if self._banned is None and self.config.banned:
-                self._banned = _Prototypes(self.config.banned, contrastive=bool(self.config.allowed))
+                contrastive = bool(self.config.allowed)
+                self._banned = _Prototypes(self.config.banned, contrastive=contrastive, augment=contrastive)
             if self._allowed is None and self.config.allowed:
-                self._allowed = _Prototypes(self.config.allowed)
+                self._allowed = _Prototypes(self.config.allowed, augment=bool(self.config.banned))
             if self._keywords is None and self.config.banned and self.config.allowed:
                 self._keywords = _Keywords([*self.config.banned, *self.config.allowed])
             return self._banned, self._allowed
