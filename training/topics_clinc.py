@@ -69,8 +69,9 @@ def embed(texts: list[str]) -> np.ndarray:
     cache = ROOT / "build" / "cache"
     import hashlib
 
+    precision = get_encoder().precision
     key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    path = cache / f"minilm-{key}.npy"
+    path = cache / f"minilm-{key}.npy" if precision == "fp32" else cache / f"minilm-{precision}-{key}.npy"
     if path.exists():
         return np.load(path)
     vectors = get_encoder().encode(texts, batch_size=64)
