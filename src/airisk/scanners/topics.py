@@ -190,6 +190,7 @@ class _Prototypes:
         self.sentence_columns = self.columns
         if augment:
             self._augment()
+        self._index()
 
     def _augment(self) -> None:
         """Add mixed prototypes: each description part blended with the topic's example centroid
@@ -234,25 +235,39 @@ class _Prototypes:
         rows = block[:examples] if examples >= 2 else block
         return float((-np.sort(-rows, axis=1)[:, :TOP_K]).mean())
 
+    def _index(self) -> None:
+        """Column indices per topic padded to one width (the pad points at a column of -inf), so
+        scoring every topic is a handful of array operations whatever the number of topics."""
+        import numpy as np
+
+        pad = len(self.matrix)
+
+        def padded(columns: list[np.ndarray]) -> np.ndarray:
+            width = max(len(c) for c in columns)
+            out = np.full((len(columns), width), pad, dtype=np.int64)
+            for row, c in enumerate(columns):
+                out[row, : len(c)] = c
+            return out
+
+        self._all = padded(self.columns)
+        self._own = padded(self.sentence_columns)
+        self._counts = np.asarray([min(TOP_K, len(c)) for c in self.columns], dtype=np.float32)
+
     def similarities(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per message and topic: the similarity (top-k nearest prototypes blended with the
-        centroid) and the index of the nearest prototype."""
+        centroid) and the index of the nearest of the topic's own sentences."""
         import numpy as np
 
         embeddings = np.asarray(embeddings, dtype=np.float32)
         sims = embeddings @ self.matrix.T
-        count = sims.shape[0]
-        topic_sims = np.zeros((count, len(self.topics)), dtype=np.float32)
-        nearest = np.zeros((count, len(self.topics)), dtype=np.int64)
-        for index, columns in enumerate(self.columns):
-            block = sims[:, columns]
-            k = min(TOP_K, block.shape[1])
-            top = -np.sort(-block, axis=1)[:, :k]
-            topic_sims[:, index] = top.mean(axis=1)
-            own = self.sentence_columns[index]
-            nearest[:, index] = own[np.argmax(sims[:, own], axis=1)]
-        topic_sims = NEAREST_WEIGHT * topic_sims + (1.0 - NEAREST_WEIGHT) * (embeddings @ self.centroids.T)
-        return topic_sims, nearest
+        sims = np.concatenate([sims, np.full((len(sims), 1), -np.inf, dtype=np.float32)], axis=1)
+        gathered = sims[:, self._all]  # (messages, topics, widest topic)
+        top = -np.sort(-gathered, axis=2)[:, :, :TOP_K]
+        top = np.where(np.isfinite(top), top, 0.0).sum(axis=2) / self._counts
+        own = sims[:, self._own]
+        nearest = np.take_along_axis(self._own[None, :, :], np.argmax(own, axis=2)[:, :, None], axis=2)[:, :, 0]
+        blended = NEAREST_WEIGHT * top + (1.0 - NEAREST_WEIGHT) * (embeddings @ self.centroids.T)
+        return blended.astype(np.float32), nearest
 
 
 def _words(text: str) -> set[str]:
@@ -299,6 +314,8 @@ def _per_text(prototypes: _Prototypes, chunks: Sequence[np.ndarray]) -> tuple[np
 
     owner = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
     sims, nearest = prototypes.similarities(np.vstack(chunks))
+    if len(owner) == len(chunks):  # one window per text: nothing to pick
+        return sims, nearest
     best_sims = np.full((len(chunks), sims.shape[1]), -np.inf, dtype=np.float32)
     best_nearest = np.zeros((len(chunks), sims.shape[1]), dtype=np.int64)
     for row, text_index in enumerate(owner):
