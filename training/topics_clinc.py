@@ -6,10 +6,13 @@ one-line description naming its intents; in the contrastive setting the other 9 
 allowed topics built the same way. Messages are the *val* split (3,000 in-domain + 100
 out-of-scope queries); positives are the banned domain's val queries.
 
-    PYTHONPATH=src python training/topics_clinc.py tune       # thresholds on the train split
+    PYTHONPATH=src python training/topics_clinc.py tune       # the rule's constants on the train split
     PYTHONPATH=src python training/topics_clinc.py evaluate   # F1 per held-out domain on the val split
     PYTHONPATH=src python training/topics_clinc.py export     # policy + JSONL per domain for `airisk evaluate`
 
+`tune` never reads val: it scores every train query (minus the example sentences) and picks the
+spread rule's slope and offset (SPREAD_*, CONTRASTIVE_*) for the nearest/keyword weights it
+sweeps; the module constants in airisk/scanners/topics.py are the best mean train F1.
 `evaluate` uses the Topics scanner itself (scan_batch), with each message's embedding computed
 once and shared through ctx.shared exactly as in a pipeline run.
 """
