@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,15 +15,29 @@ from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder, pool_c
 from airisk.pipeline import ScannerPipeline
 from airisk.scanners import get_scanner_class
 from airisk.scanners.topics import (
+    CONTRASTIVE_OFFSET,
+    CONTRASTIVE_SLOPE,
     CONTRASTIVE_THRESHOLD,
     EXAMPLE_THRESHOLD,
     NAME_ONLY_THRESHOLD,
+    NEAREST_WEIGHT,
+    SPREAD_OFFSET,
+    SPREAD_SLOPE,
+    TOP_K,
     Topic,
     Topics,
+    _Keywords,
+    _Prototypes,
+    _words,
     builtin_topics,
     similarity_score,
 )
 from airisk.types import ScanContext, Verdict
+
+from shared_data import SHARED_DATA
+
+#: banking held out on every 5th CLINC150 val query: see test_clinc150_banking_held_out_against_the_other_domains
+F1_FLOOR = 0.84
 
 COOKING = Topic(
     name="cooking",
@@ -184,3 +201,115 @@ def test_policy_file_with_plain_names_and_full_topics() -> None:
     assert report.result("toxicity").verdict is Verdict.PASS
     rebuilt = ScannerPipeline.from_policy(pipeline.to_policy().model_dump(mode="json"))
     assert [t.name for t in rebuilt.input[0].config.banned] == ["weapons", "cooking"]
+
+
+def test_threshold_follows_the_spread_of_the_topics_own_examples() -> None:
+    """A tight topic (near-paraphrases) needs a closer match than a broad one; overrides still win."""
+    tight = Topic(
+        name="tight", examples=["How do I boil an egg?", "How long do I boil an egg?", "Boiling eggs: how long?"]
+    )
+    broad = Topic(name="broad", examples=["How do I boil an egg?", "Book a flight to Rome.", "Reset my VPN password."])
+    fixed = tight.model_copy(update={"name": "fixed", "threshold": 0.9})
+    prototypes = _Prototypes([tight, broad, fixed, Topic(name="underwater basket weaving")])
+    tight_spread, broad_spread = prototypes.spreads[0], prototypes.spreads[1]
+    assert tight_spread is not None and broad_spread is not None and tight_spread > broad_spread + 0.2
+    assert prototypes.thresholds[0] == pytest.approx(SPREAD_SLOPE * tight_spread + SPREAD_OFFSET)
+    assert prototypes.thresholds[0] > prototypes.thresholds[1]
+    assert prototypes.thresholds[2] == pytest.approx(0.9)
+    assert prototypes.thresholds[3] == pytest.approx(NAME_ONLY_THRESHOLD)
+    contrastive = _Prototypes([tight], contrastive=True)
+    assert contrastive.thresholds[0] == pytest.approx(CONTRASTIVE_SLOPE * tight_spread + CONTRASTIVE_OFFSET)
+    assert Topic(name="x", examples=["a", "b"]).similarity_threshold(spread=None) == EXAMPLE_THRESHOLD
+
+
+def test_similarity_blends_the_nearest_prototypes_with_the_centroid() -> None:
+    prototypes = _Prototypes([COOKING])
+    message = get_encoder().encode(["How do I bake a chocolate cake?"])
+    sims = (message @ prototypes.matrix.T)[0]
+    centroid = prototypes.matrix.mean(axis=0)
+    centroid /= np.linalg.norm(centroid)
+    expected = NEAREST_WEIGHT * np.sort(sims)[-TOP_K:].mean() + (1 - NEAREST_WEIGHT) * float(message[0] @ centroid)
+    similarity, nearest = prototypes.similarities(message)
+    assert similarity[0, 0] == pytest.approx(expected, abs=1e-5)
+    assert int(nearest[0, 0]) == int(np.argmax(sims))
+
+
+def test_mixed_prototypes_only_when_topics_compete_and_never_shown_as_examples() -> None:
+    plain = _Prototypes([COOKING, TRAVEL])
+    mixed = _Prototypes([COOKING, TRAVEL], augment=True)
+    cooking_parts = len(COOKING.sentences()) - len(COOKING.examples)
+    assert len(plain.matrix) == len(COOKING.sentences()) + len(TRAVEL.sentences())
+    # cooking: one mix per description part + 3 example pairs; travel (no description): 3 pairs
+    assert len(mixed.matrix) == len(plain.matrix) + cooking_parts + 3 + 3
+    assert mixed.spreads == plain.spreads
+    scanner = Topics(banned=[COOKING], allowed=[TRAVEL], flag_off_topic=False)
+    assert scanner._prototypes()[0] is not None and len(scanner._prototypes()[0].matrix) > len(COOKING.sentences())
+    assert len(_banned_matrix(Topics(banned=[COOKING]))) == len(COOKING.sentences())
+    for text in ("How do I bake a chocolate cake?", "What's the best pasta sauce?", "Is sourdough hard to make?"):
+        result = scanner.scan(text, ScanContext())
+        assert result.verdict is Verdict.BLOCK, text
+        assert result.findings[0].detail["nearest_example"] in COOKING.sentences()
+
+
+def _banned_matrix(scanner: Topics) -> np.ndarray:
+    banned, _ = scanner._prototypes()
+    assert banned is not None
+    return banned.matrix
+
+
+def test_keyword_bonus_weights_words_few_topics_share() -> None:
+    keywords = _Keywords([COOKING, TRAVEL, Topic(name="banking", examples=["What's my bank balance?"])])
+    assert keywords.idf["lasagne"] > 0
+    scores = keywords.scores(["lasagne and visa", "how do I do it?", ""])
+    assert scores[0, 0] > 0 and scores[0, 1] > 0 and scores[0, 2] == 0
+    assert not scores[1:].any()  # stop words only, or nothing
+    assert _words("Flights, FLIGHTS and hotels!") == {"flight", "hotel"}
+
+
+def test_keyword_bonus_tips_a_close_call_towards_the_topic_that_shares_the_word() -> None:
+    """Only with allowed topics: the bonus is added to both sides before the contrast."""
+    pto = Topic(
+        name="time off",
+        examples=["How many vacation days do I have left?", "Can I take Friday off?"],
+        description="pto balance, pto request",
+    )
+    payroll = Topic(
+        name="payroll",
+        examples=["When is payday?", "Why is my salary lower this month?"],
+        description="paycheck, direct deposit",
+    )
+    scanner = Topics(banned=[pto], allowed=[payroll], flag_off_topic=False)
+    with_bonus = scanner.scan("what's my pto", ScanContext())
+    sims = scanner.topic_similarities("what's my pto")
+    assert with_bonus.verdict is Verdict.BLOCK
+    assert with_bonus.findings[0].detail["similarity"] > sims["time off"]
+
+
+CLINC = SHARED_DATA / "topics" / "clinc150_trainval.jsonl"
+
+
+def test_clinc150_banking_held_out_against_the_other_domains() -> None:
+    """Every 5th CLINC150 val query (620, never tuned on); banking banned with the first train example of
+    10 of its intents plus all its intents as a description, the other 9 domains allowed the same way.
+    F1 0.872 today (0.855 with the rule before per-topic spreads, mixed prototypes and the word bonus);
+    the floor catches a broken contrast or calibration, not noise. training/topics_clinc.py evaluates
+    all ten domains."""
+    if not CLINC.is_file():
+        pytest.skip(f"CLINC150 not found at {CLINC} (set AIRISK_SHARED_DATA to the shared data folder)")
+    rows = [json.loads(line) for line in CLINC.read_text(encoding="utf-8").splitlines()]
+    topics = {}
+    for domain in sorted({r["domain"] for r in rows} - {"out_of_scope"}):
+        train = [r for r in rows if r["domain"] == domain and r["split"] == "train"]
+        intents = sorted({r["intent"] for r in train})
+        examples = [next(r["text"] for r in train if r["intent"] == intent) for intent in intents[:10]]
+        description = ", ".join(intent.replace("_", " ") for intent in intents)
+        topics[domain] = Topic(name=domain, description=description, examples=examples)
+    banned = topics.pop("banking")
+    scanner = Topics(banned=[banned], allowed=list(topics.values()), flag_off_topic=False)
+    sample = [r for r in rows if r["split"] in ("val", "oos_val")][::5]
+    results = scanner.scan_batch([r["text"] for r in sample], [ScanContext() for _ in sample])
+    truth = np.array([r["domain"] == "banking" for r in sample])
+    predicted = np.array([result.verdict is Verdict.BLOCK for result in results])
+    tp = int((truth & predicted).sum())
+    f1 = 2 * tp / (truth.sum() + predicted.sum())
+    assert f1 >= F1_FLOOR, f1

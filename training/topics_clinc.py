@@ -6,10 +6,13 @@ one-line description naming its intents; in the contrastive setting the other 9 
 allowed topics built the same way. Messages are the *val* split (3,000 in-domain + 100
 out-of-scope queries); positives are the banned domain's val queries.
 
-    PYTHONPATH=src python training/topics_clinc.py tune       # thresholds on the train split
+    PYTHONPATH=src python training/topics_clinc.py tune       # the rule's constants on the train split
     PYTHONPATH=src python training/topics_clinc.py evaluate   # F1 per held-out domain on the val split
     PYTHONPATH=src python training/topics_clinc.py export     # policy + JSONL per domain for `airisk evaluate`
 
+`tune` never reads val: it scores every train query (minus the example sentences) and picks the
+spread rule's slope and offset (SPREAD_*, CONTRASTIVE_*) for the nearest/keyword weights it
+sweeps; the module constants in airisk/scanners/topics.py are the best mean train F1.
 `evaluate` uses the Topics scanner itself (scan_batch), with each message's embedding computed
 once and shared through ctx.shared exactly as in a pipeline run.
 """
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder  # noqa: E402
-from airisk.scanners.topics import Topic, Topics, _Prototypes  # noqa: E402
+from airisk.scanners.topics import Topic, Topics, _Keywords, _Prototypes  # noqa: E402
 from airisk.types import ScanContext, Verdict  # noqa: E402
 
 EXAMPLES_PER_TOPIC = 10
@@ -90,32 +93,59 @@ def f1(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
 
 
 def tune(rows: list[dict]) -> None:
-    """Best global similarity threshold per setting, on a sample of the train split (never val)."""
-    rng = np.random.default_rng(1)
-    sample = []
-    for domain in sorted({r["domain"] for r in rows}):
-        pool = [r for r in rows if r["domain"] == domain and r["split"] in ("train", "oos_train")]
-        sample += [pool[i] for i in rng.choice(len(pool), min(200, len(pool)), replace=False)]
-    embeddings = embed([r["text"] for r in sample])
+    """The rule's constants, chosen on the train split (never val): messages are every train query
+    (minus the sentences used as examples) and the out-of-scope train queries."""
+    import airisk.scanners.topics as module
+
+    topics_by_setting = {setting: topics_for(rows, description="description" in setting) for setting in SETTINGS}
+    example_texts = {t for topics in topics_by_setting.values() for topic in topics.values() for t in topic.examples}
+    sample = [r for r in rows if r["split"] in ("train", "oos_train") and r["text"] not in example_texts]
+    texts = [r["text"] for r in sample]
+    embeddings = embed(texts)
     domains = np.array([r["domain"] for r in sample])
-    for setting in SETTINGS:
-        topics = topics_for(rows, description="description" in setting)
-        names = list(topics)
-        example_texts = {t for topic in topics.values() for t in topic.examples}
-        keep = np.array([r["text"] not in example_texts for r in sample])
-        prototypes = _Prototypes(list(topics.values()))
+    grid = np.round(np.arange(-0.2, 0.8, 0.01), 2)
+
+    def mean_f1(scores: np.ndarray, names: list[str], thresholds: np.ndarray) -> float:
+        return float(np.mean([f1(domains == n, scores[:, i] >= thresholds[i])[0] for i, n in enumerate(names)]))
+
+    def scores_for(setting: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+        topics = topics_by_setting[setting]
+        prototypes = _Prototypes(list(topics.values()), augment="allowed" in setting)
         sims, _ = prototypes.similarities(embeddings)
-        best_per_domain = []
-        for index, name in enumerate(names):
-            own = sims[:, index]
-            if "allowed" in setting:
+        spreads = np.array([np.nan if s is None else s for s in prototypes.spreads])  # CLINC topics all have one
+        if "allowed" in setting:
+            sims = sims + module.KEYWORD_WEIGHT * _Keywords(list(topics.values())).scores(texts)
+            contrast = np.empty_like(sims)
+            for index in range(sims.shape[1]):
                 others = np.delete(sims, index, axis=1).max(axis=1)
-                own = np.where(own > others, own, own - 1.0)
-            best_per_domain.append((own, domains == name))
-        grid = np.arange(-0.2, 0.8, 0.01)
-        scores = [np.mean([f1(truth[keep], (own >= t)[keep])[0] for own, truth in best_per_domain]) for t in grid]
-        best = int(np.argmax(scores))
-        print(f"{setting:32s} best threshold {grid[best]:.2f}  mean train F1 {scores[best]:.3f}")
+                contrast[:, index] = np.where(sims[:, index] > others, sims[:, index], sims[:, index] - 1.0)
+            sims = contrast
+        return sims, list(topics), spreads
+
+    def best_rule(settings: list[str]) -> tuple[float, float, float]:
+        """(mean train F1, slope, offset) of the best threshold = slope * spread + offset over these settings."""
+        scored = [scores_for(setting) for setting in settings]
+        return max(
+            (float(np.mean([mean_f1(s, n, slope * spread + offset) for s, n, spread in scored])), slope, offset)
+            for slope in (0.0, 0.2, 0.4, 0.6, 0.8)
+            for offset in grid
+        )
+
+    print("threshold = slope * spread + offset, one rule for examples and examples+description")
+    print(
+        "  on their own:  slope {1:.1f} offset {2:.2f}  mean train F1 {0:.3f}".format(
+            *best_rule([s for s in SETTINGS if "allowed" not in s])
+        )
+    )
+    for nearest_weight in (0.5, 0.7, 1.0):
+        for keyword_weight in (0.0, 0.02, 0.03):
+            module.NEAREST_WEIGHT, module.KEYWORD_WEIGHT = nearest_weight, keyword_weight
+            print(
+                f"  with allowed, nearest weight {nearest_weight:.1f}, keyword weight {keyword_weight:.2f}:"
+                " slope {1:.1f} offset {2:.2f}  mean train F1 {0:.3f}".format(
+                    *best_rule([s for s in SETTINGS if "allowed" in s])
+                )
+            )
 
 
 def evaluate(rows: list[dict], out: Path | None) -> dict[str, dict[str, float]]:

@@ -4,12 +4,14 @@ A topic is a name, a description and a handful of example sentences (a bare name
 common names such as "weapons" or "medical advice" come with built-in examples, others are
 expanded into short descriptive sentences). A description listing what the topic covers,
 separated by commas or semicolons, adds each part as a prototype too. Each message's shared
-MiniLM embedding is compared with every topic's prototypes; the similarity is turned into a
-score that is 0.5 exactly at the topic's calibrated similarity threshold, so the scanner's
-``threshold`` (0.5) keeps its meaning. When allowed topics are given, a banned topic matches
-only if the message is closer to it than to every allowed topic (contrast sharpens the line
-between neighbouring topics). Findings say which topic matched, how closely, and the nearest
-example.
+MiniLM embedding is compared with every topic's prototypes (a blend of the two nearest ones
+and the topic's centroid); the similarity is turned into a score that is 0.5 exactly at the
+topic's threshold, so the scanner's ``threshold`` (0.5) keeps its meaning. A topic's threshold
+is calibrated from how close its own examples are to each other (a tight topic needs a closer
+match than a broad one). When allowed topics are given, a banned topic matches only if the
+message is closer to it than to every allowed topic (contrast sharpens the line between
+neighbouring topics), and words a message shares with only some topics' sentences add a small
+bonus to those topics. Findings say which topic matched, how closely, and the nearest example.
 """
 
 from __future__ import annotations
@@ -33,10 +35,20 @@ from airisk.types import Finding, ScanContext, ScanResult, Verdict
 if TYPE_CHECKING:
     import numpy as np
 
-#: similarity (cosine, MiniLM) at which a message counts as on a topic given by examples;
-#: tuned on the CLINC150 train split, evaluated on its val split (docs/scanners/topics.md)
+# Every constant below was tuned on the CLINC150 *train* split and evaluated on its val split
+# (training/topics_clinc.py, docs/scanners/topics.md).
+
+#: similarity (MiniLM, blended as below) at which a message counts as on a topic given by
+#: examples, when the topic has too few sentences to calibrate its own threshold
 EXAMPLE_THRESHOLD = 0.35
-#: the same when allowed topics compete with the banned one (the message must also be closer to it)
+#: a topic's own threshold = SPREAD_SLOPE * spread + SPREAD_OFFSET, where spread is the mean
+#: similarity of each of its examples to its two nearest other sentences (leave one out)
+SPREAD_SLOPE = 0.4
+SPREAD_OFFSET = 0.21
+#: the same when allowed topics compete with the banned one (the message must also be closer to
+#: it): CONTRASTIVE_SLOPE * spread + CONTRASTIVE_OFFSET, or CONTRASTIVE_THRESHOLD without a spread
+CONTRASTIVE_SLOPE = 0.6
+CONTRASTIVE_OFFSET = -0.03
 CONTRASTIVE_THRESHOLD = 0.22
 #: the same for a topic known only by its name (expanded into generic sentences)
 NAME_ONLY_THRESHOLD = 0.40
@@ -44,6 +56,20 @@ NAME_ONLY_THRESHOLD = 0.40
 SCORE_TEMPERATURE = 0.05
 #: how many nearest examples are averaged into a topic's similarity
 TOP_K = 2
+#: weight of the mean of the top-k nearest prototypes; the rest goes to the topic's centroid
+NEAREST_WEIGHT = 0.7
+#: with allowed topics: mixed prototypes come from at most this many examples per topic (pairs)
+MAX_MIXED_EXAMPLES = 16
+#: with allowed topics: weight of the shared-words bonus (idf-weighted word overlap)
+KEYWORD_WEIGHT = 0.02
+#: words that say nothing about a topic (the keyword bonus ignores them)
+_STOP_WORDS_TEXT = (
+    "a an the i me my you your to of in on for and or is are be do does can could would will what how"
+    " when where who which it this that with at from by about please tell much many any some there have"
+    " has get"
+)
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+_WORD = re.compile(r"[a-z0-9]+")
 
 _NAME_TEMPLATES = (
     "{name}",
@@ -76,13 +102,19 @@ class Topic(BaseModel):
             sentences = [template.format(name=self.name) for template in _NAME_TEMPLATES]
         return sentences
 
-    def similarity_threshold(self, *, contrastive: bool = False) -> float:
-        """The calibrated similarity at which a message is on this topic."""
+    def similarity_threshold(self, *, contrastive: bool = False, spread: float | None = None) -> float:
+        """The calibrated similarity at which a message is on this topic.
+
+        ``spread`` (how close the topic's examples are to each other, see ``_Prototypes``) sets
+        the threshold of a topic on its own: a tight topic needs a closer match than a broad one.
+        """
         if self.threshold is not None:
             return self.threshold
         if not self.examples and not self.description.strip():
             return NAME_ONLY_THRESHOLD
-        return CONTRASTIVE_THRESHOLD if contrastive else EXAMPLE_THRESHOLD
+        if contrastive:
+            return CONTRASTIVE_THRESHOLD if spread is None else CONTRASTIVE_SLOPE * spread + CONTRASTIVE_OFFSET
+        return EXAMPLE_THRESHOLD if spread is None else SPREAD_SLOPE * spread + SPREAD_OFFSET
 
 
 @lru_cache(maxsize=1)
@@ -130,9 +162,9 @@ class TopicsConfig(ScannerConfig):
 
 
 class _Prototypes:
-    """Embeddings of every topic's sentences, grouped per topic."""
+    """Embeddings of every topic's sentences, grouped per topic, with each topic's centroid and spread."""
 
-    def __init__(self, topics: Sequence[Topic], *, contrastive: bool = False) -> None:
+    def __init__(self, topics: Sequence[Topic], *, contrastive: bool = False, augment: bool = False) -> None:
         import numpy as np
 
         from airisk.models.encoder import get_encoder
@@ -143,26 +175,136 @@ class _Prototypes:
         matrix = np.asarray(get_encoder().encode(flat), dtype=np.float32) if flat else np.zeros((0, 384), np.float32)
         self.matrix = matrix
         self.owner = np.repeat(np.arange(len(self.topics)), [len(s) for s in self.sentences])
+        self.columns = [np.flatnonzero(self.owner == index) for index in range(len(self.topics))]
+        centroids = np.stack([matrix[columns].mean(axis=0) for columns in self.columns])
+        self.centroids = (centroids / np.linalg.norm(centroids, axis=1, keepdims=True)).astype(np.float32)
+        self.spreads = [self._spread(index) for index in range(len(self.topics))]
         self.thresholds = np.asarray(
-            [topic.similarity_threshold(contrastive=contrastive) for topic in self.topics], dtype=np.float32
+            [
+                topic.similarity_threshold(contrastive=contrastive, spread=spread)
+                for topic, spread in zip(self.topics, self.spreads, strict=True)
+            ],
+            dtype=np.float32,
         )
+        #: columns of the topic's own sentences (the nearest example is always one of them)
+        self.sentence_columns = self.columns
+        if augment:
+            self._augment()
+        self._index()
 
-    def similarities(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per message and topic: the similarity (mean of the top-k examples) and the nearest example index."""
+    def _augment(self) -> None:
+        """Add mixed prototypes: each description part blended with the topic's example centroid
+        (a sub-topic no example covers, phrased like the examples) and the midpoint of every pair
+        of examples (at most the first ``MAX_MIXED_EXAMPLES``). Tuned to help when topics compete."""
         import numpy as np
 
-        sims = np.asarray(embeddings, dtype=np.float32) @ self.matrix.T
-        count = sims.shape[0]
-        topic_sims = np.zeros((count, len(self.topics)), dtype=np.float32)
-        nearest = np.zeros((count, len(self.topics)), dtype=np.int64)
-        for index in range(len(self.topics)):
-            columns = np.flatnonzero(self.owner == index)
-            block = sims[:, columns]
-            k = min(TOP_K, block.shape[1])
-            top = -np.sort(-block, axis=1)[:, :k]
-            topic_sims[:, index] = top.mean(axis=1)
-            nearest[:, index] = columns[np.argmax(block, axis=1)]
-        return topic_sims, nearest
+        extra: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        for index, columns in enumerate(self.columns):
+            examples = len([example for example in self.topics[index].examples if example.strip()])
+            rows = self.matrix[columns]
+            example_rows, part_rows = rows[:examples], rows[examples:]
+            mixed = []
+            if examples and len(part_rows):
+                centroid = example_rows.mean(axis=0)
+                centroid /= np.linalg.norm(centroid)
+                mixed.append(0.5 * part_rows + 0.5 * centroid)
+            if examples >= 2:
+                first, second = np.triu_indices(min(examples, MAX_MIXED_EXAMPLES), 1)
+                mixed.append(example_rows[first] + example_rows[second])
+            if mixed:
+                block = np.vstack(mixed)
+                extra.append(block / np.linalg.norm(block, axis=1, keepdims=True))
+                owners.append(np.full(len(block), index))
+        if extra:
+            self.matrix = np.vstack([self.matrix, *extra]).astype(np.float32)
+            self.owner = np.concatenate([self.owner, *owners])
+            self.columns = [np.flatnonzero(self.owner == index) for index in range(len(self.topics))]
+
+    def _spread(self, index: int) -> float | None:
+        """Mean similarity of each example to its ``TOP_K`` nearest other sentences of the topic
+        (leave one out): how far apart on-topic messages can be. None below three sentences."""
+        import numpy as np
+
+        columns = self.columns[index]
+        if len(columns) < TOP_K + 1:
+            return None
+        block = self.matrix[columns] @ self.matrix[columns].T
+        np.fill_diagonal(block, -np.inf)
+        examples = len([example for example in self.topics[index].examples if example.strip()])
+        rows = block[:examples] if examples >= 2 else block
+        return float((-np.sort(-rows, axis=1)[:, :TOP_K]).mean())
+
+    def _index(self) -> None:
+        """Column indices per topic padded to one width (the pad points at a column of -inf), so
+        scoring every topic is a handful of array operations whatever the number of topics."""
+        import numpy as np
+
+        pad = len(self.matrix)
+
+        def padded(columns: list[np.ndarray]) -> np.ndarray:
+            width = max(len(c) for c in columns)
+            out = np.full((len(columns), width), pad, dtype=np.int64)
+            for row, c in enumerate(columns):
+                out[row, : len(c)] = c
+            return out
+
+        self._all = padded(self.columns)
+        self._own = padded(self.sentence_columns)
+        self._counts = np.asarray([min(TOP_K, len(c)) for c in self.columns], dtype=np.float32)
+
+    def similarities(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per message and topic: the similarity (top-k nearest prototypes blended with the
+        centroid) and the index of the nearest of the topic's own sentences."""
+        import numpy as np
+
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        sims = embeddings @ self.matrix.T
+        sims = np.concatenate([sims, np.full((len(sims), 1), -np.inf, dtype=np.float32)], axis=1)
+        gathered = sims[:, self._all]  # (messages, topics, widest topic)
+        top = -np.sort(-gathered, axis=2)[:, :, :TOP_K]
+        top = np.where(np.isfinite(top), top, 0.0).sum(axis=2) / self._counts
+        own = sims[:, self._own]
+        nearest = np.take_along_axis(self._own[None, :, :], np.argmax(own, axis=2)[:, :, None], axis=2)[:, :, 0]
+        blended = NEAREST_WEIGHT * top + (1.0 - NEAREST_WEIGHT) * (embeddings @ self.centroids.T)
+        return blended.astype(np.float32), nearest
+
+
+def _words(text: str) -> set[str]:
+    """Content words of a text, lower-cased, with a plural ``s`` dropped from longer words."""
+    words = set()
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP_WORDS or len(word) < 2:
+            continue
+        words.add(word[:-1] if len(word) > 4 and word.endswith("s") else word)
+    return words
+
+
+class _Keywords:
+    """Words each topic's sentences use, weighted by how few topics use them (idf over topics):
+    a message sharing "pto" or "mortgage" with one topic's sentences leans towards that topic."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self.words = [set().union(*(_words(s) for s in topic.sentences())) for topic in topics]
+        counts: dict[str, int] = {}
+        for words in self.words:
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        self.idf = {word: math.log((len(topics) + 1) / (count + 0.5)) for word, count in counts.items()}
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text and topic: summed idf of the shared words over the square root of the text's word count."""
+        import numpy as np
+
+        out = np.zeros((len(texts), len(self.words)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = _words(text)
+            if not words:
+                continue
+            scale = 1.0 / math.sqrt(len(words))
+            for index, topic_words in enumerate(self.words):
+                out[row, index] = scale * sum(self.idf[word] for word in words & topic_words)
+        return out
 
 
 def _per_text(prototypes: _Prototypes, chunks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +314,8 @@ def _per_text(prototypes: _Prototypes, chunks: Sequence[np.ndarray]) -> tuple[np
 
     owner = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
     sims, nearest = prototypes.similarities(np.vstack(chunks))
+    if len(owner) == len(chunks):  # one window per text: nothing to pick
+        return sims, nearest
     best_sims = np.full((len(chunks), sims.shape[1]), -np.inf, dtype=np.float32)
     best_nearest = np.zeros((len(chunks), sims.shape[1]), dtype=np.int64)
     for row, text_index in enumerate(owner):
@@ -204,6 +348,7 @@ class Topics(Scanner):
         self.config: TopicsConfig
         self._banned: _Prototypes | None = None
         self._allowed: _Prototypes | None = None
+        self._keywords: _Keywords | None = None
         self._lock = threading.Lock()
 
     def uses_shared_embedding(self) -> bool:
@@ -212,9 +357,12 @@ class Topics(Scanner):
     def _prototypes(self) -> tuple[_Prototypes | None, _Prototypes | None]:
         with self._lock:
             if self._banned is None and self.config.banned:
-                self._banned = _Prototypes(self.config.banned, contrastive=bool(self.config.allowed))
+                contrastive = bool(self.config.allowed)
+                self._banned = _Prototypes(self.config.banned, contrastive=contrastive, augment=contrastive)
             if self._allowed is None and self.config.allowed:
-                self._allowed = _Prototypes(self.config.allowed)
+                self._allowed = _Prototypes(self.config.allowed, augment=bool(self.config.banned))
+            if self._keywords is None and self.config.banned and self.config.allowed:
+                self._keywords = _Keywords([*self.config.banned, *self.config.allowed])
             return self._banned, self._allowed
 
     def warm_up(self) -> None:
@@ -236,13 +384,19 @@ class Topics(Scanner):
         banned, allowed = self._prototypes()
         banned_sims = _per_text(banned, chunks) if banned is not None else None
         allowed_sims = _per_text(allowed, chunks) if allowed is not None else None
+        contrast = None
+        if banned_sims is not None and allowed_sims is not None and self._keywords is not None:
+            # banned and allowed topics compete: similarity plus the shared-words bonus
+            bonus = KEYWORD_WEIGHT * self._keywords.scores(texts)
+            count = banned_sims[0].shape[1]
+            contrast = (banned_sims[0] + bonus[:, :count], (allowed_sims[0] + bonus[:, count:]).max(axis=1))
         results = []
         for row, text in enumerate(texts):
             findings: list[Finding] = []
             score = 0.0
-            closest_allowed = float(allowed_sims[0][row].max()) if allowed_sims is not None else -1.0
+            closest_allowed = float(contrast[1][row]) if contrast is not None else -1.0
             if banned is not None and banned_sims is not None:
-                sims, nearest = banned_sims
+                sims, nearest = (contrast[0], banned_sims[1]) if contrast is not None else banned_sims
                 for index, topic in enumerate(banned.topics):
                     similarity = float(sims[row, index])
                     topic_score = similarity_score(similarity, float(banned.thresholds[index]))
