@@ -109,7 +109,7 @@ register_artifact(
         ),
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "86297137d8ccfebad06a72b68607215dba921b3edbb1ebdbb90e7de85557609e"},
+        pinned={"prompt_injection_head.npz": "8bc5c59eac18f1f350c0d26af3a7cabbed46844fb13676f511e5c2c8d59ec04f"},
         source="airisk package data",
     )
 )

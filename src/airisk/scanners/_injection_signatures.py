@@ -175,8 +175,9 @@ SIGNATURES: tuple[Signature, ...] = (
         "forget_then_command",
         "instruction_override",
         0.8,
-        r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all(?:\s+of\s+(?:that|this|it))?)\s*[,;:.!-]+\s*"
-        r"(?:and\s+)?(?:now\s+|then\s+)?(?:write|say|print|output|tell|show|answer|just|only|repeat)\b|"
+        r"\b(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|all(?:\s+of\s+(?:that|this|it))?)"
+        r"(?:\s*[,;:.!-]+\s*|\s+and\s+)(?:and\s+)?(?:now\s+|then\s+)?(?:write|say|print|output|tell|show|answer|just|"
+        r"only|repeat)\b|"
         r"\bvergiss\s+alles\s*[,;:.!-]+\s*(?:und\s+)?(?:jetzt\s+|nun\s+)?(?:schreib\w*|sag\w*|gib|zeig\w*|antworte\w*|nur)\b",
     ),
     _sig(
