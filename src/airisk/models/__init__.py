@@ -109,7 +109,7 @@ register_artifact(
         ),
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "8bc5c59eac18f1f350c0d26af3a7cabbed46844fb13676f511e5c2c8d59ec04f"},
+        pinned={"prompt_injection_head.npz": "7d9af91b72735c473104d164bc0740e0f967f147639552b98a32e824045e0947"},
         source="airisk package data",
     )
 )
