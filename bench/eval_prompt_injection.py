@@ -9,7 +9,11 @@ Datasets (none used for training except where stated):
 - training/data/benign_roleplay_heldout.jsonl (all benign: false-positive rate), written for
   this repository separately from the training templates;
 - NotInject: the shipped head trained on it, so this script prints the in-training figure
-  and ``training/cv_notinject.py`` gives the honest cross-validated one.
+  and ``training/cv_notinject.py`` gives the honest cross-validated one;
+- ordinary traffic (all benign: false-positive rate) from the CLINC150 *val* split only (the
+  head trains on train-split requests): 1,000 single requests, and 400 prompts of 500
+  characters made by joining unrelated val requests the way ``bench/bench_default_pipeline.py``
+  does.
 Each is run for the full scanner and for each layer alone.
 """
 
@@ -39,6 +43,22 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def clinc_val(data: Path, seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Single CLINC150 val requests and 500-character multi-request prompts made of them (all benign)."""
+    import random
+
+    sentences = [r["text"] for r in load(data / "topics" / "clinc150_trainval.jsonl") if r["split"] == "val"]
+    rng = random.Random(seed)
+    single = [{"text": text, "label": 0} for text in rng.sample(sentences, 1000)]
+    multi = []
+    for _ in range(400):
+        parts: list[str] = []
+        while sum(len(p) + 2 for p in parts) < 500:
+            parts.append(rng.choice(sentences).capitalize())
+        multi.append({"text": (". ".join(parts) + ".")[:500], "label": 0})
+    return single, multi
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=shared_data())
@@ -58,6 +78,9 @@ def main() -> int:
         "held-out benign role-play": load(ROOT / "training" / "data" / "benign_roleplay_heldout.jsonl"),
         "NotInject (in training; see cv_notinject.py)": load(pi / "notinject.jsonl"),
     }
+    single, multi = clinc_val(args.data)
+    datasets["CLINC150 val single requests"] = single
+    datasets["CLINC150 val 500-char multi-request prompts"] = multi
     variants = {
         "full": PromptInjection(),
         "signatures only": PromptInjection(classifier=False),
@@ -66,6 +89,8 @@ def main() -> int:
     out: dict[str, dict[str, Any]] = {}
     for data_name, rows in datasets.items():
         for variant, scanner in variants.items():
+            if data_name.startswith("CLINC") and variant != "full":
+                continue  # ordinary traffic: the full scanner's false positives are what matters
             slice_field = "slice" if data_name.startswith("held-out") else None
             result = evaluate(scanner, rows, slice_field=slice_field)
             out[f"{data_name} | {variant}"] = result.to_dict()

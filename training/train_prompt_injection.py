@@ -11,13 +11,19 @@ Training data:
   newspaper bot) are trained as benign, since our policy treats role-play as legitimate.
   Rows that also try to override instructions keep their label.
 - templated rows from ``training/pi_synthetic.py`` (see its docstring for why and what).
+- ordinary traffic from the CLINC150 *train* split (``topics/clinc150_trainval.jsonl``,
+  ``split == "train"`` only; val stays evaluation data): single requests and long prompts
+  made by joining unrelated requests (hard negatives: before them the head blocked about a
+  fifth of such prompts), and templated injections inserted at random positions of such
+  text, so the head learns the injected part rather than the length
+  (``pi_synthetic.generate_hard``).
 
 - NotInject (benign prompts full of trigger words), unless ``--no-notinject``. Its false-
   positive rate is therefore reported by 5-fold cross-validation
   (``training/cv_notinject.py``), never on rows the reported head saw.
 
-Not used for training: deepset TEST, giskard_garak and the held-out role-play set — they
-are evaluation data only.
+Not used for training: deepset TEST, giskard_garak, the held-out role-play set and CLINC150
+val — they are evaluation data only.
 
 The operating threshold is chosen on out-of-fold predictions (5-fold CV on the training
 rows) as the lowest score keeping the false-positive rate on benign training rows at or
@@ -68,7 +74,7 @@ def load_jsonl(path: Path) -> list[dict[str, object]]:
 
 
 def training_rows(data_dir: Path) -> list[dict[str, object]]:
-    from pi_synthetic import generate
+    from pi_synthetic import generate, generate_hard
 
     rows = []
     for row in load_jsonl(data_dir / "prompt_injection" / "deepset.jsonl"):
@@ -81,6 +87,9 @@ def training_rows(data_dir: Path) -> list[dict[str, object]]:
             label, source = 0, "deepset_train_roleplay_relabelled"
         rows.append({"text": text, "label": label, "source": source})
     rows.extend(generate())
+    clinc_rows = load_jsonl(data_dir / "topics" / "clinc150_trainval.jsonl")
+    clinc = [str(r["text"]) for r in clinc_rows if r["split"] == "train"]
+    rows.extend(generate_hard(clinc))
     return rows
 
 
@@ -141,7 +150,7 @@ def fit_head(rows: list[dict[str, object]], x: object, target_fpr: float, *, ver
     allowed = math.floor(target_fpr * len(benign))
     threshold = float(benign[len(benign) - allowed - 1]) + 1e-6 if allowed < len(benign) else 0.5
     recall = float((oof[y == 1] >= threshold).mean())
-    deepset = np.array([str(r["source"]).startswith("deepset_train") for r in rows])
+    deepset = np.array([r["source"] == "deepset_train" for r in rows])
     deepset_recall = float((oof[deepset & (y == 1)] >= threshold).mean()) if deepset.any() else None
     if verbose:
         print(f"chosen C={c}, threshold {threshold:.4f}: out-of-fold recall {recall:.3f} at FPR <= {target_fpr}"

@@ -109,7 +109,7 @@ register_artifact(
         ),
         kind="packaged",
         files=("prompt_injection_head.npz",),
-        pinned={"prompt_injection_head.npz": "86297137d8ccfebad06a72b68607215dba921b3edbb1ebdbb90e7de85557609e"},
+        pinned={"prompt_injection_head.npz": "7d9af91b72735c473104d164bc0740e0f967f147639552b98a32e824045e0947"},
         source="airisk package data",
     )
 )
