@@ -26,7 +26,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
-
 def _shared_data() -> Path:
     """``shared/data`` beside the checkout (or beside a parent of a git worktree of it)."""
     here = Path(__file__).resolve()
