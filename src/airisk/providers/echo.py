@@ -54,7 +54,9 @@ class Echo(Engine):
         return f"{self.settings.prefix}{last}"
 
     @staticmethod
-    def _usage(request: EngineRequest, answer: str) -> Usage:
+    def _usage(request: EngineRequest, answer: str | list[ToolCall]) -> Usage:
+        if isinstance(answer, list):  # tool calls: their argument text is the output
+            answer = " ".join(call.arguments for call in answer)
         prompt = " ".join([request.system or "", *(m.text for m in request.messages)])
         return Usage(input_tokens=len(prompt.split()), output_tokens=len(answer.split()))
 
@@ -64,7 +66,7 @@ class Echo(Engine):
             return EngineResponse(
                 tool_calls=answer,
                 stop_reason=StopReason.TOOL_CALLS,
-                usage=self._usage(request, " ".join(call.arguments for call in answer)),
+                usage=self._usage(request, answer),
                 engine=self.name,
                 model=self.model,
             )
@@ -82,7 +84,7 @@ class Echo(Engine):
             for index, call in enumerate(answer):
                 yield EngineEvent(type="tool_call", tool_call_index=index, tool_call_id=call.id, tool_name=call.name)
                 yield EngineEvent(type="tool_call", tool_call_index=index, arguments_delta=call.arguments)
-            yield EngineEvent(type="usage", usage=self._usage(request, " ".join(c.arguments for c in answer)))
+            yield EngineEvent(type="usage", usage=self._usage(request, answer))
             yield EngineEvent(type="done", stop_reason=StopReason.TOOL_CALLS)
             return
         size = self.settings.chunk_size
