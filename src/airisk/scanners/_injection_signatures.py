@@ -297,7 +297,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "markdown_system_header",
         "delimiter",
         0.9,
-        r"(?m)^\s*(?:#{2,}|\*\*|-{3,}|={3,})\s*(?:system|new\s+instructions?|admin|developer)\b\s*"
+        r"(?m)^[ \t]*(?:#{2,}|\*\*|-{3,}|={3,})\s*(?:system|new\s+instructions?|admin|developer)\b\s*"
         r"(?:message|prompt|override)?\s*(?:\*\*)?\s*:",
     ),
     _sig(
@@ -305,14 +305,14 @@ SIGNATURES: tuple[Signature, ...] = (
         "delimiter",
         0.85,
         r"\bEND\s+OF\s+(?:THE\s+)?(?:PROMPT|INSTRUCTIONS|INPUT|SYSTEM\s+PROMPT|CONTEXT|DOCUMENT)\b|"
-        r"(?:={4,}|-{4,}|#{4,})\s*END\b",
+        r"(?:(?<!=)={4,}|(?<!-)-{4,}|(?<!#)#{4,})\s*END\b",
         0,
     ),
     # weak alone: developers paste chat-API code; an override inside the JSON is caught by its own signature
     _sig("json_role_injection", "delimiter", 0.45, r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"),
-    _sig("fake_system_turn", "delimiter", 0.7, r"(?:^|\n)\s*(?:SYSTEM|System)\s*:\s*\S", 0),
+    _sig("fake_system_turn", "delimiter", 0.7, r"(?:^|\n)[ \t]*(?:SYSTEM|System)\s*:\s*\S", 0),
     # pasted transcripts are common and benign; alone this is weak evidence
-    _sig("fake_chat_turns", "delimiter", 0.45, r"(?:^|\n)\s*(?:Human|Assistant)\s*:\s*\S", 0),
+    _sig("fake_chat_turns", "delimiter", 0.45, r"(?:^|\n)[ \t]*(?:Human|Assistant)\s*:\s*\S", 0),
     _sig(
         "decode_and_follow",
         "encoded_payload",
@@ -417,7 +417,11 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u180e\u034f\u20
 _SPACED = re.compile(r"(?<![\w])(?:[A-Za-z][ .\-_*/]){3,}[A-Za-z](?![\w])")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:0x|\\x)?[0-9A-Fa-f]{2}[\s:,-]?){10,}(?![0-9A-Fa-f])")
-_URLENC = re.compile(r"\S*(?:%[0-9A-Fa-f]{2}\S*){4,}")
+# A whitespace-free token with at least four %XX escapes. Written so that no character can be
+# read two ways (filler is anything but an escape) and matching starts only at a token's start:
+# "\S*(?:%XX\S*){4,}" took 40 s on one 50,000-character token (the same text now takes under 0.1 s).
+_URL_FILLER = r"(?:[^\s%]|%(?![0-9A-Fa-f]{2}))"
+_URLENC = re.compile(rf"(?<!\S){_URL_FILLER}*(?:%[0-9A-Fa-f]{{2}}{_URL_FILLER}*){{4,}}")
 _TAGS = re.compile("[\U000e0020-\U000e007e]+")
 MAX_PAYLOADS = 16
 
