@@ -413,3 +413,65 @@ def test_scan_many_prefetch_failure_falls_back_to_the_scanners(
     reports = ScannerPipeline(input=[Topics(banned=["cooking"])]).scan_many(["bake bread", "fix my car"] * 5,
                                                                            batch_size=4)
     assert len(reports) == 10 and not any(r.errors for r in reports)
+
+
+class _SlowSession:
+    """Wraps the encoder's onnxruntime session: counts batches and makes each take 0.3 s, so a
+    long message's encoding is reliably slower than a short scanner time limit."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+        self.batches = 0
+
+    def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        import time
+
+        self.batches += 1
+        time.sleep(0.3)
+        return self.real.run(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["scan", "ascan", "scan_many"])
+def test_encoding_stops_once_the_scan_has_given_up(
+    prepared: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A huge message whose scan times out fails closed at once, and its encoding stops at the
+    next batch instead of holding a core (and a pool thread) for the whole text."""
+    import asyncio
+
+    from airisk.errors import WorkAbandoned
+    from airisk.pipeline import ScannerPipeline
+    from airisk.scanners.prompt_injection import PromptInjection
+
+    encoder = enc.get_encoder()
+    slow = _SlowSession(encoder._session)
+    monkeypatch.setattr(encoder, "_session", slow)
+    finished = threading.Event()
+    outcome: list[BaseException | None] = []
+    real = enc.TextEncoder.encode_chunks_many
+
+    def watched(self: enc.TextEncoder, batch, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            result = real(self, batch, **kwargs)
+            outcome.append(None)
+            return result
+        except BaseException as exc:
+            outcome.append(exc)
+            raise
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(enc.TextEncoder, "encode_chunks_many", watched)
+    text = "a-" * 16_000  # ~32,000 tokens: about 140 windows, five batches of 32
+    total = -(-len(encoder._windows([text])[0]) // 32)
+    pipeline = ScannerPipeline(input=[PromptInjection(timeout_s=0.5, signatures=False)])
+    if mode == "scan":
+        report = pipeline.scan_input(text)
+    elif mode == "ascan":
+        report = asyncio.run(pipeline.ascan_input(text))
+    else:
+        report = pipeline.scan_many([text])[0]
+    assert report.blocked and "ScannerTimeout" in (report.results[0].error or "")
+    assert finished.wait(60), "the encoder never stopped"
+    assert isinstance(outcome[0], WorkAbandoned)
+    assert 1 <= slow.batches < total

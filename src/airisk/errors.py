@@ -54,6 +54,10 @@ class ScannerTimeout(ScannerError, TimeoutError):
     """A scanner did not answer within its time limit."""
 
 
+class WorkAbandoned(ScannerError):
+    """Work for a message stopped because its scan was already over (e.g. a scanner timed out)."""
+
+
 class GuardrailBlocked(AiriskError):
     """A message was blocked by the scanners; ``report`` says which and why."""
 

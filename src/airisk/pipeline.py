@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airisk.errors import ConfigurationError, InputError, ScannerTimeout
+from airisk.errors import ConfigurationError, InputError, ScannerTimeout, WorkAbandoned
 from airisk.normalize import MAX_TEXT_CHARS, coerce_text, normalize
 from airisk.scanners.base import Scanner, apply_replacements
 from airisk.types import Direction, ScanContext, ScanReport, ScanResult, Verdict
@@ -94,6 +94,12 @@ class _Batch:
     def forget(self) -> None:
         """Stop caring about a background embedding (scan_many was interrupted)."""
         self._future = None
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Tell long work for these messages (their encoding, say) that nobody waits for it."""
+        for _, ctx, _ in self.prepared:
+            ctx.shared.abandon()
 
 
 class ScanInterrupted(KeyboardInterrupt):
@@ -233,7 +239,10 @@ class ScannerPipeline:
         normalized, message_ctx, report = self._prepare(text, direction, ctx, context)
         scanners = [s for s in self.scanners(report.direction) if s.config.enabled]
         self._warm_once(scanners)
-        results = self._run(scanners, normalized, message_ctx)
+        try:
+            results = self._run(scanners, normalized, message_ctx)
+        finally:
+            message_ctx.shared.abandon()  # a scanner that overran its limit stops its long work
         return self._finish(report, scanners, results, started)
 
     async def ascan(
@@ -245,7 +254,10 @@ class ScannerPipeline:
         scanners = [s for s in self.scanners(report.direction) if s.config.enabled]
         if any(id(s) not in self._warmed for s in scanners):
             await asyncio.to_thread(self._warm_once, scanners)
-        results = await self._arun(scanners, normalized, message_ctx)
+        try:
+            results = await self._arun(scanners, normalized, message_ctx)
+        finally:
+            message_ctx.shared.abandon()
         return self._finish(report, scanners, results, started)
 
     # the engine room ------------------------------------------------------------------
@@ -272,8 +284,11 @@ class ScannerPipeline:
 
     def _failure(self, scanner: Scanner, exc: BaseException, started: float | None) -> ScanResult:
         fail_open = scanner.config.fail_open or not self.fail_closed
-        logger.warning(
-            "scanner failed", extra={"scanner": scanner.name, "error": type(exc).__name__, "fail_open": fail_open}
+        # work abandoned after its scan was over (a time limit already reported) is no news
+        logger.log(
+            logging.DEBUG if isinstance(exc, WorkAbandoned) else logging.WARNING,
+            "scanner failed",
+            extra={"scanner": scanner.name, "error": type(exc).__name__, "fail_open": fail_open},
         )
         return ScanResult(
             scanner=scanner.name,
@@ -441,7 +456,8 @@ class ScannerPipeline:
         # and only one encoder call runs at a time.
         embedders = [s for s in scanners if _uses_shared_embedding(s)]
         limits = [s.config.timeout_s for s in embedders]
-        limit = max(t for t in limits if t is not None) * batch_size if embedders and None not in limits else None
+        # how long a batch's background embedding may take: the slowest of its scanners' limits per message
+        per_message = max(t for t in limits if t is not None) if embedders and None not in limits else None
         reports: list[ScanReport] = []
         bar = _progress_bar(len(items), progress)
         ahead: _Batch | None = None
@@ -451,7 +467,7 @@ class ScannerPipeline:
                 current.started = time.perf_counter()
                 if embedders and ahead is None:
                     current.embed_in_background()
-                current.embedded(timeout=limit)
+                current.embedded(timeout=None if per_message is None else per_message * max(1, current.size))
                 following = offset + batch_size
                 ahead = None
                 if following < len(items):
@@ -500,19 +516,22 @@ class ScannerPipeline:
         per_scanner: dict[int, list[ScanResult]] = {}
         heavy = [s for s in scanners if not s.inline]
         pool = _executor() if heavy else None
-        futures = {
-            id(s): pool.submit(self._guarded_batch, s, normalized, message_ctx) for s in heavy if pool is not None
-        }
-        for scanner in scanners:
-            if scanner.inline:
-                per_scanner[id(scanner)] = self._guarded_batch(scanner, normalized, message_ctx)
-        for scanner in heavy:
-            limit = (scanner.config.timeout_s or 0) * max(1, len(normalized)) or None
-            try:
-                per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=limit)
-            except FutureTimeout:
-                failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
-                per_scanner[id(scanner)] = [failure] * len(normalized)
+        try:
+            futures = {
+                id(s): pool.submit(self._guarded_batch, s, normalized, message_ctx) for s in heavy if pool is not None
+            }
+            for scanner in scanners:
+                if scanner.inline:
+                    per_scanner[id(scanner)] = self._guarded_batch(scanner, normalized, message_ctx)
+            for scanner in heavy:
+                limit = (scanner.config.timeout_s or 0) * max(1, len(normalized)) or None
+                try:
+                    per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=limit)
+                except FutureTimeout:
+                    failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
+                    per_scanner[id(scanner)] = [failure] * len(normalized)
+        finally:
+            batch.abandon()
         elapsed_each = (time.perf_counter() - started) / max(1, batch.size)
         reports = []
         position = 0

@@ -163,6 +163,16 @@ class SharedWork:
         self._values: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._abandoned = threading.Event()
+
+    def abandon(self) -> None:
+        """Nobody waits for this message's results any more (its scan is over, perhaps after a
+        scanner's time limit): long work in progress for it, such as encoding, may stop."""
+        self._abandoned.set()
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandoned.is_set()
 
     def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
         if key in self._values:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from airisk.errors import MissingDependencyError
+from airisk.errors import MissingDependencyError, WorkAbandoned
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,13 +115,16 @@ class TextEncoder:
 
     # inference ------------------------------------------------------------------------------
 
-    def _run(self, windows: list[list[int]], batch_size: int) -> np.ndarray:
-        """Embed token windows, batching windows of similar length together to limit padding."""
+    def _run(self, windows: list[list[int]], batch_size: int, stop: Callable[[], bool] | None) -> np.ndarray:
+        """Embed token windows, batching windows of similar length together to limit padding.
+        ``stop`` is asked between batches; when it says so, :class:`WorkAbandoned` is raised."""
         import numpy as np
 
         out = np.zeros((len(windows), DIMENSION), dtype=np.float32)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         for offset in range(0, len(order), batch_size):
+            if stop is not None and stop():
+                raise WorkAbandoned(f"encoding stopped after {offset} of {len(order)} windows: nobody waits for it")
             picked = order[offset : offset + batch_size]
             width = max(len(windows[i]) for i in picked)
             ids = np.full((len(picked), width), self._pad, dtype=np.int64)
@@ -136,13 +139,19 @@ class TextEncoder:
             out[picked] = embedded
         return out
 
-    def encode_chunks_many(self, texts: Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
-        """Per text, the embeddings of its token windows: a list of (windows, 384) arrays."""
+    def encode_chunks_many(
+        self, texts: Sequence[str], *, batch_size: int = 32, stop: Callable[[], bool] | None = None
+    ) -> list[np.ndarray]:
+        """Per text, the embeddings of its token windows: a list of (windows, 384) arrays.
+
+        ``stop``, if given, is asked between batches of windows; once it returns true the
+        remaining work is dropped with :class:`WorkAbandoned` (a long message whose scan timed
+        out must not keep a core busy for minutes)."""
         if isinstance(texts, str):
             raise TypeError("encode_chunks_many expects a sequence of strings, not one string")
         per_text = self._windows(texts)
         flat = [window for windows in per_text for window in windows]
-        embedded = self._run(flat, max(1, batch_size))
+        embedded = self._run(flat, max(1, batch_size), stop)
         result = []
         cursor = 0
         for windows in per_text:
@@ -219,7 +228,9 @@ def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
                 waits.append(event)
     try:
         if mine:
-            computed = get_encoder().encode_chunks_many([texts[i] for i in mine])
+            computed = get_encoder().encode_chunks_many(
+                [texts[i] for i in mine], stop=lambda: all(ctxs[i].shared.abandoned for i in mine)
+            )
             for index, chunks in zip(mine, computed, strict=True):
                 _store(ctxs[index], chunks)
     finally:
@@ -230,7 +241,9 @@ def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
         event.wait()
     leftovers = [i for i, ctx in enumerate(ctxs) if EMBEDDING_KEY not in ctx.shared]
     if leftovers:  # the thread we waited for failed: compute these ourselves
-        computed = get_encoder().encode_chunks_many([texts[i] for i in leftovers])
+        computed = get_encoder().encode_chunks_many(
+            [texts[i] for i in leftovers], stop=lambda: all(ctxs[i].shared.abandoned for i in leftovers)
+        )
         for index, chunks in zip(leftovers, computed, strict=True):
             _store(ctxs[index], chunks)
 
