@@ -3,6 +3,7 @@ recognizers, engines, redaction through the vault, and guarded conversations."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 
@@ -435,3 +436,115 @@ def test_fast_nlp_artifacts_equal_presidios_own(text: str) -> None:
         (e.start_char, e.end_char, e.label_) for e in slow.entities
     ]
     assert fast.scores == slow.scores
+
+
+# many values in one message ---------------------------------------------------------------
+
+_spans = st.lists(
+    st.tuples(st.integers(0, 60), st.integers(1, 12), st.sampled_from([0.4, 0.6, 0.85, 1.0])), max_size=25
+)
+
+
+def _hits(spans: list[tuple[int, int, float]]):  # type: ignore[no-untyped-def]
+    from airisk.scanners.personal_information import _Hit
+
+    return [_Hit("EMAIL_ADDRESS", start, start + length, score, {}) for start, length, score in spans]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_spans)
+def test_drop_contained_equals_its_definition(spans: list[tuple[int, int, float]]) -> None:
+    """The text-order sweep keeps exactly the hits that no stronger hit contains."""
+    from airisk.scanners.personal_information import _drop_contained
+
+    hits = _hits(spans)
+    expected = [
+        hit for hit in hits
+        if not any(
+            other is not hit and other.start <= hit.start and hit.end <= other.end
+            and (other.score, other.end - other.start) > (hit.score, hit.end - hit.start)
+            for other in hits
+        )
+    ]
+    assert _drop_contained(hits) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(_spans)
+def test_replaced_spans_are_merged_like_the_pairwise_definition(spans: list[tuple[int, int, float]]) -> None:
+    """Overlapping replaced hits merge into disjoint spans named by their strongest hit: the
+    span index gives what comparing every pair would."""
+    from airisk.scanners.personal_information import PersonalInformation
+
+    text = "x" * 80
+    scanner = PersonalInformation(actions={"EMAIL_ADDRESS": "mask"})
+    findings = scanner._findings(text, ScanContext(), _hits(spans))
+    # the pairwise definition: strongest first, each hit merges everything it overlaps
+    merged: list[list[float]] = []
+    for start, length, score in sorted(spans, key=lambda s: (-s[2], -s[1], s[0])):
+        end = start + length
+        touching = [m for m in merged if m[0] < end and start < m[1]]
+        if not touching:
+            merged.append([start, end, score])
+            continue
+        winner = touching[0]
+        winner[0] = min([winner[0], start, *(m[0] for m in touching)])
+        winner[1] = max([winner[1], end, *(m[1] for m in touching)])
+        merged = [m for m in merged if m is winner or m not in touching]
+    assert [(f.start, f.end, f.score) for f in findings] == sorted((int(a), int(b), c) for a, b, c in merged)
+
+
+def test_thousands_of_values_in_one_message(redactor: PersonalInformation) -> None:
+    """A log dump with a thousand repeated addresses and phone numbers is redacted whole (the
+    merge, containment and repeat passes are no longer quadratic or cubic in the values)."""
+    line = "john.doe@example.com called +1 212-555-0123 about DE89370400440532013000. "
+    text = line * 1000
+    result = redactor.scan(text, ctx())
+    assert result.verdict is Verdict.REDACT and result.sanitized_text is not None
+    for value in ("john.doe@example.com", "212-555-0123", "DE89370400440532013000"):
+        assert value not in result.sanitized_text
+    spans = sorted((f.start, f.end) for f in result.findings)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab 5-@.,\n", min_size=1, max_size=60), st.data())
+def test_match_token_lookup_equals_presidios(text: str, data: st.DataObject) -> None:
+    """The binary search that replaced presidio's walk over the tokens finds the same token."""
+    import spacy
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    from airisk.scanners.personal_information import _import_presidio, _indexed_context_enhancer
+
+    doc = spacy.blank("en")(text)
+    if not len(doc):
+        return
+    indices = [token.idx for token in doc]
+    start = data.draw(st.integers(0, len(text) + 1))
+    enhancer = _indexed_context_enhancer(_import_presidio())
+    try:
+        expected: int | None = LemmaContextAwareEnhancer._find_index_of_match_token("w", start, doc, indices)
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            enhancer._find_index_of_match_token("w", start, doc, indices)
+    else:
+        assert enhancer._find_index_of_match_token("w", start, doc, indices) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["call", "phone", "me", "at", "x", "mail"]), min_size=1, max_size=20),
+       st.lists(st.sampled_from(["call", "phone", "mail", "zip"]), max_size=4), st.data())
+def test_context_words_from_a_set_equal_presidios(
+    lemmas: list[str], keywords: list[str], data: st.DataObject
+) -> None:
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    from airisk.scanners.personal_information import _import_presidio, _indexed_context_enhancer
+
+    enhancer = _indexed_context_enhancer(_import_presidio())
+    index = data.draw(st.integers(0, len(lemmas) - 1))
+    for backward in (True, False):
+        expected = LemmaContextAwareEnhancer._add_n_words(index, 3, lemmas, keywords, backward)
+        assert enhancer._add_n_words(index, 3, lemmas, keywords, backward) == expected
