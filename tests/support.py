@@ -73,13 +73,15 @@ class Sleepy(Scanner):
     name = "test_sleepy"
     Config = SleepyConfig
     inline = False
-    calls: ClassVar[list[str]] = []
+    #: (scanner instance id, worker thread name) per finished scan; a scan that overran its
+    #: limit in an earlier test may still append here, so filter by the instances you made
+    calls: ClassVar[list[tuple[int, str]]] = []
     lock: ClassVar[threading.Lock] = threading.Lock()
 
     def scan(self, text: str, ctx: ScanContext) -> ScanResult:
         time.sleep(self.config.seconds)  # type: ignore[attr-defined]
         with self.lock:
-            self.calls.append(threading.current_thread().name)
+            self.calls.append((id(self), threading.current_thread().name))
         return self.result(text, [])
 
 

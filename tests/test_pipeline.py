@@ -86,6 +86,18 @@ def test_time_limit_blocks_slow_scanner() -> None:
     assert "ScannerTimeout" in report.errors["test_sleepy"]
 
 
+@pytest.mark.parametrize("batch", [False, True])
+def test_each_time_limit_counts_from_the_start_not_from_the_last_wait(batch: bool) -> None:
+    """The second scanner's 0.45 s limit runs while the first is still being waited for: it used
+    to start only then, so a 0.6 s scan behind a 0.3 s one passed its 0.45 s limit."""
+    pipeline = ScannerPipeline(input=[Sleepy(seconds=0.3, timeout_s=2.0), Sleepy(seconds=0.6, timeout_s=0.45)])
+    report = pipeline.scan_many(["x"])[0] if batch else pipeline.scan_input("x")
+    first, second = report.results
+    assert first.error is None and first.verdict is Verdict.PASS
+    assert second.error is not None and "ScannerTimeout" in second.error
+    assert report.blocked
+
+
 def test_early_exit_skips_the_rest() -> None:
     pipeline = ScannerPipeline(input=[Keyword(), Sleepy(seconds=0.3)], early_exit=True)
     report = pipeline.scan_input("forbidden")
@@ -95,11 +107,12 @@ def test_early_exit_skips_the_rest() -> None:
 
 
 def test_heavy_detectors_run_concurrently() -> None:
-    Sleepy.calls.clear()
-    pipeline = ScannerPipeline(input=[Sleepy(seconds=0.2), Sleepy(seconds=0.2), Sleepy(seconds=0.2)])
-    report = pipeline.scan_input("x")
+    sleepers = [Sleepy(seconds=0.2), Sleepy(seconds=0.2), Sleepy(seconds=0.2)]
+    report = ScannerPipeline(input=sleepers).scan_input("x")
     assert report.verdict is Verdict.PASS
-    assert len(set(Sleepy.calls)) == 3  # three different worker threads
+    mine = {id(sleeper) for sleeper in sleepers}
+    threads = [thread for owner, thread in list(Sleepy.calls) if owner in mine]
+    assert len(threads) == 3 and len(set(threads)) == 3  # three different worker threads
 
 
 def test_expensive_work_is_shared_between_scanners_of_one_message() -> None:

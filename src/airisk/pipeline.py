@@ -53,6 +53,11 @@ def _uses_shared_embedding(scanner: Scanner) -> bool:
         return False
 
 
+def _time_left(since: float, limit: float) -> float:
+    """Seconds left of a limit that started at ``since`` (never negative)."""
+    return max(0.0, since + limit - time.perf_counter())
+
+
 class _Batch:
     """One slice of a ``scan_many`` call: its prepared messages, the rejected ones, and
     (optionally) a background computation of its shared embeddings."""
@@ -312,6 +317,8 @@ class ScannerPipeline:
         cheap = [s for s in scanners if not s.redacts and s.inline]
         futures: dict[int, Future[Any]] = {}
         pool = _executor() if heavy or any(not s.inline for s in redactors) else None
+        # every limit counts from here: waiting for one scanner must not extend another's
+        submitted = time.perf_counter()
         for scanner in heavy:
             assert pool is not None
             futures[id(scanner)] = pool.submit(self._guarded, scanner, text, ctx)
@@ -333,23 +340,26 @@ class ScannerPipeline:
             if stop and future.cancel():
                 results[id(scanner)] = self._skipped(scanner)
                 continue
-            results[id(scanner)] = result = self._wait(scanner, future)
+            results[id(scanner)] = result = self._wait(scanner, future, submitted)
             stop = stop or (self.early_exit and result.verdict is Verdict.BLOCK)
         if redactor_future is not None:
             limits = [s.config.timeout_s for s in redactors]
             # a redactor with no limit (None) leaves the whole chain unlimited
             limit = None if None in limits else sum(each for each in limits if each is not None)
             try:
-                for scanner, result in zip(redactors, redactor_future.result(timeout=limit), strict=True):
+                left = None if limit is None else _time_left(submitted, limit)
+                for scanner, result in zip(redactors, redactor_future.result(timeout=left), strict=True):
                     results[id(scanner)] = result
             except FutureTimeout:
                 for scanner in redactors:
                     results[id(scanner)] = self._failure(scanner, ScannerTimeout("redactor chain timed out"), None)
         return results
 
-    def _wait(self, scanner: Scanner, future: Future[Any]) -> ScanResult:
+    def _wait(self, scanner: Scanner, future: Future[Any], submitted: float) -> ScanResult:
+        limit = scanner.config.timeout_s
         try:
-            return future.result(timeout=scanner.config.timeout_s)  # type: ignore[no-any-return]
+            left = None if limit is None else _time_left(submitted, limit)
+            return future.result(timeout=left)  # type: ignore[no-any-return]
         except FutureTimeout:
             limit = scanner.config.timeout_s or 0
             return self._failure(scanner, ScannerTimeout(f"no answer within {limit * 1000:.0f} ms"), None)
@@ -516,6 +526,7 @@ class ScannerPipeline:
         per_scanner: dict[int, list[ScanResult]] = {}
         heavy = [s for s in scanners if not s.inline]
         pool = _executor() if heavy else None
+        submitted = time.perf_counter()  # every scanner's limit counts from here, not from the last wait
         try:
             futures = {
                 id(s): pool.submit(self._guarded_batch, s, normalized, message_ctx) for s in heavy if pool is not None
@@ -526,7 +537,8 @@ class ScannerPipeline:
             for scanner in heavy:
                 limit = (scanner.config.timeout_s or 0) * max(1, len(normalized)) or None
                 try:
-                    per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=limit)
+                    left = None if limit is None else _time_left(submitted, limit)
+                    per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=left)
                 except FutureTimeout:
                     failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
                     per_scanner[id(scanner)] = [failure] * len(normalized)
