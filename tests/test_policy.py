@@ -188,3 +188,17 @@ def test_build_shared_reuses_one_pipeline_per_distinct_policy() -> None:
     assert first.build_shared() is same.build_shared()
     assert other.build_shared() is not first.build_shared()
     assert first.build_shared().scan_input("12345").sanitized_text == "<NUM>"
+
+
+@pytest.mark.parametrize("name", __import__("airisk.scanners", fromlist=["available"]).available())
+def test_every_scanner_refuses_bad_settings_with_one_error_that_hides_the_value(name: str) -> None:
+    """Wrong settings raise ConfigurationError (PolicyError) naming the field, for every scanner
+    alike, and never echo the value given (it may be a secret pasted into the wrong field)."""
+    from airisk.errors import ConfigurationError, PolicyError
+    from airisk.scanners import get_scanner_class
+
+    secret = "sk-live-0123456789abcdefSECRET"
+    with pytest.raises(ConfigurationError) as caught:
+        get_scanner_class(name)(threshold=secret)
+    assert isinstance(caught.value, PolicyError) and caught.value.field == "threshold"
+    assert secret not in str(caught.value) and name in str(caught.value)

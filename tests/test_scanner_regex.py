@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from airisk.errors import PolicyError
+from airisk.errors import ConfigurationError, PolicyError
 from airisk.pipeline import ScannerPipeline
 from airisk.scanners.regex import PRESET_GROUPS, PRESETS, Regex, expand_presets
 from airisk.types import ScanContext, Verdict
@@ -140,7 +139,7 @@ def test_case_sensitivity_applies_to_own_patterns() -> None:
 def test_replacement_template() -> None:
     result = Regex(presets=["email"], action="redact", replacement="[{name} removed]").scan("a@b.io", CTX)
     assert result.sanitized_text == "[email removed]"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError):
         Regex(presets=["email"], replacement="{value}")
 
 
@@ -166,7 +165,7 @@ def test_empty_matching_patterns_and_name_clashes_are_refused() -> None:
         Regex(deny={"anything": "a*"})
     with pytest.raises(PolicyError, match="also a preset"):
         Regex(deny={"email": "x"}, presets=["email"])
-    with pytest.raises(ValidationError, match="unknown preset"):
+    with pytest.raises(ConfigurationError, match="unknown preset"):
         Regex(presets=["passport"])
 
 

@@ -14,8 +14,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from airisk.errors import PolicyError
 from airisk.types import Finding, ScanContext, ScanResult, Verdict
 
 Action = Literal["block", "flag", "redact"]
@@ -33,6 +34,19 @@ class ScannerConfig(BaseModel):
     enabled: bool = True
 
 
+def _settings_error(scanner: str, exc: ValidationError) -> PolicyError:
+    """Every problem pydantic found, each with its field path, as one airisk error. Only the
+    messages are kept, never the offending values (a setting may hold a secret)."""
+    problems = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{path}: {error['msg']}" if path else error["msg"])
+    first = ".".join(str(part) for part in exc.errors()[0]["loc"]) if exc.errors() else ""
+    if first and problems[0].startswith(f"{first}: "):
+        problems[0] = problems[0][len(first) + 2 :]
+    return PolicyError(f"{'; '.join(problems)} ({scanner} settings)", field=first or None)
+
+
 class Scanner(ABC):
     """Base class of every scanner. Subclasses set ``name`` and ``Config`` and implement ``scan``.
 
@@ -48,7 +62,10 @@ class Scanner(ABC):
     def __init__(self, config: ScannerConfig | dict[str, Any] | None = None, **settings: Any) -> None:
         base = config.model_dump() if isinstance(config, ScannerConfig) else dict(config or {})
         merged = base | settings
-        self.config = self.Config(**merged)
+        try:
+            self.config = self.Config(**merged)
+        except ValidationError as exc:
+            raise _settings_error(self.name, exc) from None
         if self.config.action not in self.supported_actions:
             from airisk.errors import PolicyError
 

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from airisk.errors import ConfigurationError
 from airisk.scanners.base import Scanner, ScannerConfig
 from airisk.types import Finding, ScanContext, ScanResult, Verdict
 
@@ -339,12 +338,7 @@ class Topics(Scanner):
     supported_actions: ClassVar[tuple[str, ...]] = ("block", "flag")
 
     def __init__(self, config: TopicsConfig | dict[str, Any] | None = None, **settings: Any) -> None:
-        try:
-            super().__init__(config, **settings)
-        except ValueError as exc:
-            if isinstance(exc, ConfigurationError):
-                raise
-            raise ConfigurationError(str(exc)) from None
+        super().__init__(config, **settings)
         self.config: TopicsConfig
         self._banned: _Prototypes | None = None
         self._allowed: _Prototypes | None = None

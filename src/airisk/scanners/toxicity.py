@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from airisk.errors import ConfigurationError, MissingDependencyError, ModelArtifactMissing
+from airisk.errors import MissingDependencyError, ModelArtifactMissing
 from airisk.scanners.base import Scanner, ScannerConfig
 from airisk.scanners.toxicity_cues import CUE_NAMES, Cues, cues
 from airisk.types import Finding, ScanContext, ScanResult, Verdict
@@ -301,12 +301,7 @@ class Toxicity(Scanner):
     supported_actions: ClassVar[tuple[str, ...]] = ("block", "flag")
 
     def __init__(self, config: ToxicityConfig | dict[str, Any] | None = None, **settings: Any) -> None:
-        try:
-            super().__init__(config, **settings)
-        except ValueError as exc:
-            if isinstance(exc, ConfigurationError):
-                raise
-            raise ConfigurationError(str(exc)) from None
+        super().__init__(config, **settings)
         self.config: ToxicityConfig
         self._engine: _DefaultEngine | _DetoxifyEngine | None = None
         self._engine_lock = threading.Lock()
