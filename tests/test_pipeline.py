@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 import pytest
 from hypothesis import given
@@ -96,6 +97,36 @@ def test_each_time_limit_counts_from_the_start_not_from_the_last_wait(batch: boo
     assert first.error is None and first.verdict is Verdict.PASS
     assert second.error is not None and "ScannerTimeout" in second.error
     assert report.blocked
+
+
+def test_scanners_stuck_past_their_limits_do_not_starve_later_scans() -> None:
+    """A scanner that never returns keeps its thread (Python cannot stop it). Once every worker
+    of the pool is held that way the pool is replaced, so other scans still get an answer
+    instead of queueing behind the stuck ones until they time out too."""
+    from typing import ClassVar
+
+    import airisk.pipeline as pipeline_module
+    from airisk.scanners.base import Scanner
+    from airisk.types import ScanResult
+
+    release = threading.Event()
+
+    class Stuck(Scanner):
+        name: ClassVar[str] = "test_stuck"
+        inline: ClassVar[bool] = False
+
+        def scan(self, text: str, ctx: ScanContext) -> ScanResult:
+            release.wait(60)
+            return self.result(text, [])
+
+    try:
+        stuck = ScannerPipeline(input=[Stuck(timeout_s=0.05)])
+        for _ in range(pipeline_module._executor()._max_workers):
+            assert "ScannerTimeout" in stuck.scan_input("x").errors["test_stuck"]
+        report = ScannerPipeline(input=[Sleepy(seconds=0.01, timeout_s=5.0)]).scan_input("x")
+        assert report.verdict is Verdict.PASS and not report.errors
+    finally:
+        release.set()
 
 
 def test_early_exit_skips_the_rest() -> None:

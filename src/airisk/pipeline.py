@@ -33,6 +33,9 @@ logger = logging.getLogger("airisk.pipeline")
 
 _EXECUTOR: ThreadPoolExecutor | None = None
 _EXECUTOR_LOCK = threading.Lock()
+_POOL_SIZE = max(4, (os.cpu_count() or 2) * 2)
+#: tasks of the current pool still running after their scan gave up on them
+_STUCK = 0
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -40,10 +43,32 @@ def _executor() -> ThreadPoolExecutor:
     global _EXECUTOR
     with _EXECUTOR_LOCK:
         if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(
-                max_workers=max(4, (os.cpu_count() or 2) * 2), thread_name_prefix="airisk-scan"
-            )
+            _EXECUTOR = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="airisk-scan")
         return _EXECUTOR
+
+
+def _strand(future: Future[Any], pool: ThreadPoolExecutor | None, scanner: str) -> None:
+    """A task outlived its scan's time limit, and Python cannot stop a thread. Once as many
+    are stuck as the pool has workers, every later scan would queue behind them and time out,
+    so the pool is replaced by a fresh one; the stuck threads end when their tasks do."""
+    global _EXECUTOR, _STUCK
+    with _EXECUTOR_LOCK:
+        if pool is None or pool is not _EXECUTOR or future.done():
+            return
+        _STUCK += 1
+        if _STUCK < _POOL_SIZE:
+            future.add_done_callback(lambda _: _unstrand(pool))
+            return
+        _EXECUTOR, _STUCK = None, 0
+    pool.shutdown(wait=False)
+    logger.warning("scan pool replaced: all its workers are stuck past their time limits", extra={"scanner": scanner})
+
+
+def _unstrand(pool: ThreadPoolExecutor) -> None:
+    global _STUCK
+    with _EXECUTOR_LOCK:
+        if pool is _EXECUTOR:
+            _STUCK = max(0, _STUCK - 1)
 
 
 def _uses_shared_embedding(scanner: Scanner) -> bool:
@@ -340,7 +365,7 @@ class ScannerPipeline:
             if stop and future.cancel():
                 results[id(scanner)] = self._skipped(scanner)
                 continue
-            results[id(scanner)] = result = self._wait(scanner, future, submitted)
+            results[id(scanner)] = result = self._wait(scanner, future, submitted, pool)
             stop = stop or (self.early_exit and result.verdict is Verdict.BLOCK)
         if redactor_future is not None:
             limits = [s.config.timeout_s for s in redactors]
@@ -351,16 +376,20 @@ class ScannerPipeline:
                 for scanner, result in zip(redactors, redactor_future.result(timeout=left), strict=True):
                     results[id(scanner)] = result
             except FutureTimeout:
+                _strand(redactor_future, pool, "redactor chain")
                 for scanner in redactors:
                     results[id(scanner)] = self._failure(scanner, ScannerTimeout("redactor chain timed out"), None)
         return results
 
-    def _wait(self, scanner: Scanner, future: Future[Any], submitted: float) -> ScanResult:
+    def _wait(
+        self, scanner: Scanner, future: Future[Any], submitted: float, pool: ThreadPoolExecutor | None
+    ) -> ScanResult:
         limit = scanner.config.timeout_s
         try:
             left = None if limit is None else _time_left(submitted, limit)
             return future.result(timeout=left)  # type: ignore[no-any-return]
         except FutureTimeout:
+            _strand(future, pool, scanner.name)
             limit = scanner.config.timeout_s or 0
             return self._failure(scanner, ScannerTimeout(f"no answer within {limit * 1000:.0f} ms"), None)
 
@@ -540,6 +569,7 @@ class ScannerPipeline:
                     left = None if limit is None else _time_left(submitted, limit)
                     per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=left)
                 except FutureTimeout:
+                    _strand(futures[id(scanner)], pool, scanner.name)
                     failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
                     per_scanner[id(scanner)] = [failure] * len(normalized)
         finally:
