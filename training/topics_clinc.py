@@ -8,11 +8,12 @@ out-of-scope queries); positives are the banned domain's val queries.
 
     PYTHONPATH=src python training/topics_clinc.py tune       # the rule's constants on the train split
     PYTHONPATH=src python training/topics_clinc.py evaluate   # F1 per held-out domain on the val split
+    PYTHONPATH=src python training/topics_clinc.py off-topic  # flag_off_topic: out-of-scope val queries
     PYTHONPATH=src python training/topics_clinc.py export     # policy + JSONL per domain for `airisk evaluate`
 
 `tune` never reads val: it scores every train query (minus the example sentences) and picks the
-spread rule's slope and offset (SPREAD_*, CONTRASTIVE_*) for the nearest/keyword weights it
-sweeps; the module constants in airisk/scanners/topics.py are the best mean train F1.
+spread rule's slope and offset (SPREAD_*, CONTRASTIVE_*, and ALLOWED_* for the off-topic check)
+for the nearest/keyword weights it sweeps; the module constants in airisk/scanners/topics.py are the best mean train F1.
 `evaluate` uses the Topics scanner itself (scan_batch), with each message's embedding computed
 once and shared through ctx.shared exactly as in a pipeline run.
 """
@@ -132,6 +133,27 @@ def tune(rows: list[dict]) -> None:
         )
 
     print("threshold = slope * spread + offset, one rule for examples and examples+description")
+    oos = domains == "out_of_scope"
+    scored_allowed = []
+    for setting in ("examples", "examples+description"):
+        prototypes = _Prototypes(list(topics_by_setting[setting].values()))
+        sims, _ = prototypes.similarities(embeddings)
+        scored_allowed.append((sims, np.array([np.nan if s is None else s for s in prototypes.spreads])))
+    print(
+        "  allowed topics, off-topic check (positives: out-of-scope train queries):"
+        "  slope {1:.1f} offset {2:.2f}  mean train F1 {0:.3f}".format(
+            *max(
+                (
+                    float(np.mean([f1(oos, ~(sims >= slope * spread + offset).any(axis=1))[0]
+                                   for sims, spread in scored_allowed])),
+                    slope,
+                    offset,
+                )
+                for slope in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+                for offset in np.round(np.arange(-0.4, 0.5, 0.01), 2)
+            )
+        )
+    )
     print(
         "  on their own:  slope {1:.1f} offset {2:.2f}  mean train F1 {0:.3f}".format(
             *best_rule([s for s in SETTINGS if "allowed" not in s])
@@ -183,6 +205,37 @@ def evaluate(rows: list[dict], out: Path | None) -> dict[str, dict[str, float]]:
     return report
 
 
+def evaluate_off_topic(rows: list[dict]) -> dict[str, float]:
+    """``flag_off_topic``: all 10 domains allowed (10 train examples + description each), no
+    banned topic; positives are the 100 out-of-scope val queries, negatives the 3,000 in-scope."""
+    val = [r for r in rows if r["split"] in ("val", "oos_val")]
+    texts = [r["text"] for r in val]
+    embeddings = embed(texts)
+    scanner = Topics(allowed=list(topics_for(rows, description=True).values()), flag_off_topic=True)
+    contexts = []
+    for vector in embeddings:
+        ctx = ScanContext()
+        ctx.shared.put(CHUNKS_KEY, vector[None, :])
+        ctx.shared.put(EMBEDDING_KEY, vector)
+        contexts.append(ctx)
+    results = scanner.scan_batch(texts, contexts)
+    predicted = np.array([result.verdict is Verdict.BLOCK for result in results])
+    truth = np.array([r["domain"] == "out_of_scope" for r in val])
+    f1_value, precision, recall = f1(truth, predicted)
+    scores = np.array([result.score for result in results])
+    from airisk.evaluation import roc_auc
+
+    report = {
+        "f1": round(f1_value, 4),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "in_scope_flagged": round(float(predicted[~truth].mean()), 4),
+        "roc_auc": round(float(roc_auc(truth.astype(int).tolist(), scores.tolist()) or 0.0), 4),
+    }
+    print(f"{'off-topic (all 10 domains allowed)':32s} " + json.dumps(report))
+    return report
+
+
 def export(rows: list[dict], directory: Path) -> None:
     """Per domain, a policy file (banned = that domain, allowed = the others) and the labelled val split."""
     import yaml
@@ -213,12 +266,14 @@ def export(rows: list[dict], directory: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["tune", "evaluate", "export"])
+    parser.add_argument("action", choices=["tune", "evaluate", "off-topic", "export"])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "eval" / "topics_clinc.json")
     args = parser.parse_args()
     rows = load()
     if args.action == "tune":
         tune(rows)
+    elif args.action == "off-topic":
+        evaluate_off_topic(rows)
     elif args.action == "export":
         export(rows, ROOT / "build" / "eval" / "topics")
     else:
