@@ -170,6 +170,17 @@ def tune(rows: list[dict]) -> None:
             )
 
 
+def embedded_contexts(embeddings: np.ndarray) -> list[ScanContext]:
+    """One context per message holding its embedding, as a pipeline run would have shared it."""
+    contexts = []
+    for vector in embeddings:
+        ctx = ScanContext()
+        ctx.shared.put(CHUNKS_KEY, vector[None, :])
+        ctx.shared.put(EMBEDDING_KEY, vector)
+        contexts.append(ctx)
+    return contexts
+
+
 def evaluate(rows: list[dict], out: Path | None) -> dict[str, dict[str, float]]:
     val = [r for r in rows if r["split"] in ("val", "oos_val")]
     texts = [r["text"] for r in val]
@@ -181,13 +192,7 @@ def evaluate(rows: list[dict], out: Path | None) -> dict[str, dict[str, float]]:
         for domain, topic in topics.items():
             allowed = [t for d, t in topics.items() if d != domain] if "allowed" in setting else []
             scanner = Topics(banned=[topic], allowed=allowed, flag_off_topic=False)
-            contexts = []
-            for vector in embeddings:
-                ctx = ScanContext()
-                ctx.shared.put(CHUNKS_KEY, vector[None, :])
-                ctx.shared.put(EMBEDDING_KEY, vector)
-                contexts.append(ctx)
-            results = scanner.scan_batch(texts, contexts)
+            results = scanner.scan_batch(texts, embedded_contexts(embeddings))
             predicted = np.array([result.verdict is Verdict.BLOCK for result in results])
             truth = np.array([r["domain"] == domain for r in val])
             per_domain.append((domain, *f1(truth, predicted)))
@@ -212,13 +217,7 @@ def evaluate_off_topic(rows: list[dict]) -> dict[str, float]:
     texts = [r["text"] for r in val]
     embeddings = embed(texts)
     scanner = Topics(allowed=list(topics_for(rows, description=True).values()), flag_off_topic=True)
-    contexts = []
-    for vector in embeddings:
-        ctx = ScanContext()
-        ctx.shared.put(CHUNKS_KEY, vector[None, :])
-        ctx.shared.put(EMBEDDING_KEY, vector)
-        contexts.append(ctx)
-    results = scanner.scan_batch(texts, contexts)
+    results = scanner.scan_batch(texts, embedded_contexts(embeddings))
     predicted = np.array([result.verdict is Verdict.BLOCK for result in results])
     truth = np.array([r["domain"] == "out_of_scope" for r in val])
     f1_value, precision, recall = f1(truth, predicted)
