@@ -74,7 +74,8 @@ class Sleepy(Scanner):
     Config = SleepyConfig
     inline = False
     #: (scanner instance id, worker thread name) per finished scan; a scan that overran its
-    #: limit in an earlier test may still append here, so filter by the instances you made
+    #: limit in an earlier test may still append here, so clear it first (ids are reused once a
+    #: scanner is freed) and keep only the instances you made
     calls: ClassVar[list[tuple[int, str]]] = []
     lock: ClassVar[threading.Lock] = threading.Lock()
 

@@ -50,7 +50,9 @@ def _executor() -> ThreadPoolExecutor:
 def _strand(future: Future[Any], pool: ThreadPoolExecutor | None, scanner: str) -> None:
     """A task outlived its scan's time limit, and Python cannot stop a thread. Once as many
     are stuck as the pool has workers, every later scan would queue behind them and time out,
-    so the pool is replaced by a fresh one; the stuck threads end when their tasks do."""
+    so the pool is replaced by a fresh one. The old one is only dropped, not shut down (a scan
+    in another thread may be about to submit to it): its idle threads exit once nothing refers
+    to it any more, the stuck ones when their tasks end."""
     global _EXECUTOR, _STUCK
     with _EXECUTOR_LOCK:
         if pool is None or pool is not _EXECUTOR or future.done():
@@ -60,7 +62,6 @@ def _strand(future: Future[Any], pool: ThreadPoolExecutor | None, scanner: str) 
             future.add_done_callback(lambda _: _unstrand(pool))
             return
         _EXECUTOR, _STUCK = None, 0
-    pool.shutdown(wait=False)
     logger.warning("scan pool replaced: all its workers are stuck past their time limits", extra={"scanner": scanner})
 
 
