@@ -20,6 +20,14 @@ class ConfigurationError(AiriskError, ValueError):
     """A setting is missing or wrong; the message names it."""
 
 
+def field_path(prefix: str, loc: tuple[Any, ...]) -> str:
+    """A validation error's location as a policy path: ``input[1].thresholds.PERSON``."""
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
 class PolicyError(ConfigurationError):
     """A policy file or dict is invalid; ``field`` is the path of the offending field."""
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
-from airisk.errors import PolicyError
+from airisk.errors import PolicyError, field_path
 
 if TYPE_CHECKING:
     from airisk.pipeline import ScannerPipeline
@@ -41,13 +41,6 @@ _SHARED_LOCK = threading.Lock()
 _SHARED_MAX = 256
 
 _SPEC_KEYS = {"type", "id", "locked"}
-
-
-def _field_path(prefix: str, loc: tuple[Any, ...]) -> str:
-    path = prefix
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 class ScannerSpec(BaseModel):
@@ -98,7 +91,7 @@ class ScannerSpec(BaseModel):
             config = cls.Config(**self.settings)
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise PolicyError(first["msg"], field=_field_path(where, tuple(first["loc"]))) from None
+            raise PolicyError(first["msg"], field=field_path(where, tuple(first["loc"]))) from None
         if config.action not in cls.supported_actions:
             raise PolicyError(
                 f"{self.type} supports actions {', '.join(cls.supported_actions)}", field=f"{where}.action"
@@ -147,7 +140,7 @@ class Policy(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = tuple(part for part in first["loc"] if part != "settings")
-            raise PolicyError(first["msg"], field=_field_path("", loc) or None) from None
+            raise PolicyError(first["msg"], field=field_path("", loc) or None) from None
         for direction in ("input", "output"):
             for index, spec in enumerate(getattr(policy, direction)):
                 spec.validate_settings(f"{direction}[{index}]")
@@ -219,7 +212,7 @@ class Policy(BaseModel):
                     raise PolicyError(str(exc), field=f"{direction}[{index}]") from None
                 except ValidationError as exc:
                     first = exc.errors()[0]
-                    where = _field_path(f"{direction}[{index}]", tuple(first["loc"]))
+                    where = field_path(f"{direction}[{index}]", tuple(first["loc"]))
                     raise PolicyError(first["msg"], field=where) from None
             return scanners
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from airisk.errors import PolicyError
+from airisk.errors import PolicyError, field_path
 from airisk.types import Finding, ScanContext, ScanResult, Verdict
 
 Action = Literal["block", "flag", "redact"]
@@ -35,16 +35,16 @@ class ScannerConfig(BaseModel):
 
 
 def _settings_error(scanner: str, exc: ValidationError) -> PolicyError:
-    """Every problem pydantic found, each with its field path, as one airisk error. Only the
-    messages are kept, never the offending values (a setting may hold a secret)."""
-    problems = []
-    for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{path}: {error['msg']}" if path else error["msg"])
-    first = ".".join(str(part) for part in exc.errors()[0]["loc"]) if exc.errors() else ""
-    if first and problems[0].startswith(f"{first}: "):
-        problems[0] = problems[0][len(first) + 2 :]
-    return PolicyError(f"{'; '.join(problems)} ({scanner} settings)", field=first or None)
+    """Every problem pydantic found as one airisk error: ``field`` is the first one's path, the
+    others follow with theirs. Only the messages are kept, never the offending values (a
+    setting may hold a secret)."""
+    errors = exc.errors()
+    paths = [field_path("", tuple(error["loc"])) for error in errors]
+    others = [
+        f"{path}: {error['msg']}" if path else error["msg"] for path, error in zip(paths[1:], errors[1:], strict=True)
+    ]
+    message = "; ".join([errors[0]["msg"], *others])
+    return PolicyError(f"{message} ({scanner} settings)", field=paths[0] or None)
 
 
 class Scanner(ABC):
@@ -67,8 +67,6 @@ class Scanner(ABC):
         except ValidationError as exc:
             raise _settings_error(self.name, exc) from None
         if self.config.action not in self.supported_actions:
-            from airisk.errors import PolicyError
-
             raise PolicyError(
                 f"{self.name} supports actions {', '.join(self.supported_actions)}, not {self.config.action!r}",
                 field="action",
