@@ -79,9 +79,16 @@ def _uses_shared_embedding(scanner: Scanner) -> bool:
         return False
 
 
-def _time_left(since: float, limit: float) -> float:
-    """Seconds left of a limit that started at ``since`` (never negative)."""
-    return max(0.0, since + limit - time.perf_counter())
+def _result_within(
+    future: Future[Any], limit: float | None, since: float, pool: ThreadPoolExecutor | None, owner: str
+) -> Any:
+    """The task's result within ``limit`` seconds of ``since`` (no limit if None). On time-out
+    the task is counted as stuck (see :func:`_strand`) and ``FutureTimeout`` raised."""
+    try:
+        return future.result(timeout=None if limit is None else max(0.0, since + limit - time.perf_counter()))
+    except FutureTimeout:
+        _strand(future, pool, owner)
+        raise
 
 
 class _Batch:
@@ -373,11 +380,10 @@ class ScannerPipeline:
             # a redactor with no limit (None) leaves the whole chain unlimited
             limit = None if None in limits else sum(each for each in limits if each is not None)
             try:
-                left = None if limit is None else _time_left(submitted, limit)
-                for scanner, result in zip(redactors, redactor_future.result(timeout=left), strict=True):
+                chain = _result_within(redactor_future, limit, submitted, pool, "redactor chain")
+                for scanner, result in zip(redactors, chain, strict=True):
                     results[id(scanner)] = result
             except FutureTimeout:
-                _strand(redactor_future, pool, "redactor chain")
                 for scanner in redactors:
                     results[id(scanner)] = self._failure(scanner, ScannerTimeout("redactor chain timed out"), None)
         return results
@@ -387,12 +393,9 @@ class ScannerPipeline:
     ) -> ScanResult:
         limit = scanner.config.timeout_s
         try:
-            left = None if limit is None else _time_left(submitted, limit)
-            return future.result(timeout=left)  # type: ignore[no-any-return]
+            return _result_within(future, limit, submitted, pool, scanner.name)  # type: ignore[no-any-return]
         except FutureTimeout:
-            _strand(future, pool, scanner.name)
-            limit = scanner.config.timeout_s or 0
-            return self._failure(scanner, ScannerTimeout(f"no answer within {limit * 1000:.0f} ms"), None)
+            return self._failure(scanner, ScannerTimeout(f"no answer within {(limit or 0) * 1000:.0f} ms"), None)
 
     async def _aguarded(self, scanner: Scanner, text: str, ctx: ScanContext) -> ScanResult:
         started = time.perf_counter()
@@ -567,10 +570,9 @@ class ScannerPipeline:
             for scanner in heavy:
                 limit = (scanner.config.timeout_s or 0) * max(1, len(normalized)) or None
                 try:
-                    left = None if limit is None else _time_left(submitted, limit)
-                    per_scanner[id(scanner)] = futures[id(scanner)].result(timeout=left)
+                    future = futures[id(scanner)]
+                    per_scanner[id(scanner)] = _result_within(future, limit, submitted, pool, scanner.name)
                 except FutureTimeout:
-                    _strand(futures[id(scanner)], pool, scanner.name)
                     failure = self._failure(scanner, ScannerTimeout("batch timed out"), None)
                     per_scanner[id(scanner)] = [failure] * len(normalized)
         finally:
