@@ -210,6 +210,12 @@ _IN_FLIGHT: dict[int, threading.Event] = {}
 _IN_FLIGHT_LOCK = threading.Lock()
 
 
+def when_abandoned(ctxs: Sequence[ScanContext]) -> Callable[[], bool]:
+    """A ``stop`` for :meth:`TextEncoder.encode_chunks_many`: true once every one of these
+    messages' scans is over, so nobody waits for their encoding any more."""
+    return lambda: all(ctx.shared.abandoned for ctx in ctxs)
+
+
 def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
     """Make sure every context holds its embedding, encoding the missing ones in one batch."""
     if len(texts) != len(ctxs):
@@ -229,7 +235,7 @@ def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
     try:
         if mine:
             computed = get_encoder().encode_chunks_many(
-                [texts[i] for i in mine], stop=lambda: all(ctxs[i].shared.abandoned for i in mine)
+                [texts[i] for i in mine], stop=when_abandoned([ctxs[i] for i in mine])
             )
             for index, chunks in zip(mine, computed, strict=True):
                 _store(ctxs[index], chunks)
@@ -242,7 +248,7 @@ def _fill(texts: Sequence[str], ctxs: Sequence[ScanContext]) -> None:
     leftovers = [i for i, ctx in enumerate(ctxs) if EMBEDDING_KEY not in ctx.shared]
     if leftovers:  # the thread we waited for failed: compute these ourselves
         computed = get_encoder().encode_chunks_many(
-            [texts[i] for i in leftovers], stop=lambda: all(ctxs[i].shared.abandoned for i in leftovers)
+            [texts[i] for i in leftovers], stop=when_abandoned([ctxs[i] for i in leftovers])
         )
         for index, chunks in zip(leftovers, computed, strict=True):
             _store(ctxs[index], chunks)

@@ -248,13 +248,14 @@ def _lemma_fallback_engine(presidio: Any) -> Any:
     return _Engine
 
 
-def _token_ends(tokens: Any) -> list[int]:
-    """Where each token ends, read from one spaCy array (or from the tokens if not a Doc)."""
+def _token_ends(tokens: Any, starts: list[int]) -> list[int]:
+    """Where each token ends: read from one spaCy array for a Doc, else from the tokens' starts
+    and lengths as presidio itself reads them."""
     if hasattr(tokens, "to_array"):
         from spacy.attrs import IDX, LENGTH
 
         return [start + length for start, length in tokens.to_array([IDX, LENGTH]).tolist()] if len(tokens) else []
-    return [token.idx + len(token) for token in tokens]
+    return [start + len(token) for start, token in zip(starts, tokens, strict=False)]
 
 
 def _indexed_context_enhancer(presidio: Any) -> Any:
@@ -270,7 +271,7 @@ def _indexed_context_enhancer(presidio: Any) -> Any:
             # presidio's answer: the first token that starts at ``start`` or ends after it (ends only
             # grow, as spaCy tokens are never empty)
             if getattr(local, "tokens", None) is not tokens:
-                local.tokens, local.ends = tokens, _token_ends(tokens)
+                local.tokens, local.ends = tokens, _token_ends(tokens, tokens_indices)
             index = bisect_right(local.ends, start)
             if index < len(local.ends) and (tokens_indices[index] == start or start < local.ends[index]):
                 return index
@@ -385,6 +386,10 @@ class _SpanIndex:
         while last < len(self._starts) and self._starts[last] < end:
             last += 1
         return self._hits[first:last]
+
+    def hits(self) -> list[_Hit]:
+        """Every hit held, in text order."""
+        return list(self._hits)
 
     def add(self, hit: _Hit) -> None:
         """Add a hit overlapping none of the spans held."""
@@ -568,7 +573,7 @@ class PersonalInformation(Scanner):
             winner.end = max(winner.end, hit.end, *(o.end for o in overlapping))
             spans.add(winner)
             winner.detail.setdefault("merged", []).append(hit.entity)
-        replaced = sorted(spans.overlapping(0, len(text) + 1), key=lambda h: rank[id(h)])
+        replaced = sorted(spans.hits(), key=lambda h: rank[id(h)])
         replaced.extend(self._repeats(text, replaced, spans))
         local: dict[tuple[str, str], str] = {}
         findings = []

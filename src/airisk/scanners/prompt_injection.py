@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -141,15 +141,17 @@ class PromptInjection(Scanner):
 
         return self._head_scores(texts, chunk_embeddings_for_many(texts, contexts))
 
-    def _classify_free_texts(self, texts: list[str], stop: Callable[[], bool]) -> list[float]:
+    def _classify_free_texts(self, texts: list[str], contexts: Sequence[ScanContext]) -> list[float]:
+        """Score tool results and files of these messages (their encoding stops once the
+        messages' scans are over)."""
         if not texts:
             return []
         model = self._classifier()
         if self._local is not None:
             return [float(score) for score in model.score(texts)]
-        from airisk.models.encoder import get_encoder
+        from airisk.models.encoder import get_encoder, when_abandoned
 
-        return self._head_scores(texts, get_encoder().encode_chunks_many(texts, stop=stop))
+        return self._head_scores(texts, get_encoder().encode_chunks_many(texts, stop=when_abandoned(contexts)))
 
     # context ------------------------------------------------------------------------------
 
@@ -205,7 +207,7 @@ class PromptInjection(Scanner):
         source_scores: list[float] = []
         if self.config.classifier:
             flat = [source.text for sources in per_message_sources for source in sources]
-            source_scores = self._classify_free_texts(flat, stop=lambda: all(c.shared.abandoned for c in contexts))
+            source_scores = self._classify_free_texts(flat, contexts)
         results = []
         cursor = 0
         floor = self.config.threshold / 2
