@@ -15,7 +15,7 @@ from airisk.errors import ConfigurationError, InputError
 from airisk.normalize import normalize
 from airisk.pipeline import ScanInterrupted
 from airisk.scanners.base import apply_replacements
-from airisk.types import Direction, Finding, ScanContext, Verdict
+from airisk.types import Direction, Finding, ScanContext, ScanReport, Verdict
 
 from support import Digits, Exploding, Keyword, SharedCounter, ShortBatch, Sleepy, SlowWarmUp, Spans
 
@@ -99,10 +99,13 @@ def test_each_time_limit_counts_from_the_start_not_from_the_last_wait(batch: boo
     assert report.blocked
 
 
-def test_scanners_stuck_past_their_limits_do_not_starve_later_scans() -> None:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_scanners_stuck_past_their_limits_do_not_starve_later_scans(mode: str) -> None:
     """A scanner that never returns keeps its thread (Python cannot stop it). Once every worker
     of the pool is held that way the pool is replaced, so other scans still get an answer
-    instead of queueing behind the stuck ones until they time out too."""
+    instead of queueing behind the stuck ones until they time out too. The async path uses
+    the same managed pool (all scans share one event loop, as in a server, whose default
+    executor would otherwise fill up with stuck threads)."""
     from typing import ClassVar
 
     import airisk.pipeline as pipeline_module
@@ -119,12 +122,23 @@ def test_scanners_stuck_past_their_limits_do_not_starve_later_scans() -> None:
             release.wait(60)
             return self.result(text, [])
 
+    stuck = ScannerPipeline(input=[Stuck(timeout_s=0.05)])
+    healthy = ScannerPipeline(input=[Sleepy(seconds=0.01, timeout_s=5.0)])
+    healthy.warm_up()  # so its scan needs a worker only for the scanner itself
+    rounds = max(pipeline_module._executor()._max_workers, 32 + 4)  # also more than asyncio's default executor
+
+    async def in_one_loop() -> list[ScanReport]:
+        reports = [await stuck.ascan_input("x") for _ in range(rounds)]
+        return [*reports, await healthy.ascan_input("x")]
+
     try:
-        stuck = ScannerPipeline(input=[Stuck(timeout_s=0.05)])
-        for _ in range(pipeline_module._executor()._max_workers):
-            assert "ScannerTimeout" in stuck.scan_input("x").errors["test_stuck"]
-        report = ScannerPipeline(input=[Sleepy(seconds=0.01, timeout_s=5.0)]).scan_input("x")
-        assert report.verdict is Verdict.PASS and not report.errors
+        if mode == "sync":
+            reports = [stuck.scan_input("x") for _ in range(rounds)] + [healthy.scan_input("x")]
+        else:
+            reports = asyncio.run(in_one_loop())
+        for report in reports[:-1]:
+            assert "ScannerTimeout" in report.errors["test_stuck"]
+        assert reports[-1].verdict is Verdict.PASS and not reports[-1].errors
     finally:
         release.set()
 

@@ -398,6 +398,8 @@ class ScannerPipeline:
             return self._failure(scanner, ScannerTimeout(f"no answer within {(limit or 0) * 1000:.0f} ms"), None)
 
     async def _aguarded(self, scanner: Scanner, text: str, ctx: ScanContext) -> ScanResult:
+        if not scanner.inline and type(scanner).ascan is Scanner.ascan:
+            return await self._apooled(scanner, text, ctx)
         started = time.perf_counter()
         try:
             result = await asyncio.wait_for(scanner.ascan(text, ctx), timeout=scanner.config.timeout_s)
@@ -407,6 +409,19 @@ class ScannerPipeline:
         except Exception as exc:  # noqa: BLE001 - fail closed, never raise out of the pipeline
             return self._failure(scanner, exc, started)
         return self._checked(scanner, result, text, (time.perf_counter() - started) * 1000)
+
+    async def _apooled(self, scanner: Scanner, text: str, ctx: ScanContext) -> ScanResult:
+        """A synchronous heavy scanner on the async path: it runs in the same managed pool as
+        :meth:`scan` uses (not the loop's default executor), so one that never returns is
+        counted as stuck and cannot starve later scans of threads."""
+        pool = _executor()
+        future = pool.submit(self._guarded, scanner, text, ctx)
+        limit = scanner.config.timeout_s
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=limit)
+        except asyncio.TimeoutError:
+            _strand(future, pool, scanner.name)
+            return self._failure(scanner, ScannerTimeout(f"no answer within {(limit or 0) * 1000:.0f} ms"), None)
 
     async def _arun(self, scanners: list[Scanner], text: str, ctx: ScanContext) -> dict[int, ScanResult]:
         redactors = [s for s in scanners if s.redacts]
