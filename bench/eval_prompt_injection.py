@@ -63,6 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=shared_data())
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--head", type=Path, help="a different .npz head than the shipped one (e.g. a retrained one)")
     args = parser.parse_args()
 
     from airisk import evaluate
@@ -81,10 +82,11 @@ def main() -> int:
     single, multi = clinc_val(args.data)
     datasets["CLINC150 val single requests"] = single
     datasets["CLINC150 val 500-char multi-request prompts"] = multi
+    head = {"head_path": str(args.head)} if args.head else {}
     variants = {
-        "full": PromptInjection(),
+        "full": PromptInjection(**head),
         "signatures only": PromptInjection(classifier=False),
-        "classifier only": PromptInjection(signatures=False),
+        "classifier only": PromptInjection(signatures=False, **head),
     }
     out: dict[str, dict[str, Any]] = {}
     for data_name, rows in datasets.items():

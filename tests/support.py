@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from airisk.scanners.base import Scanner, ScannerConfig
@@ -181,3 +182,17 @@ class ShortBatch(Scanner):
 
     def scan_batch(self, texts: Sequence[str], contexts: Sequence[ScanContext]) -> list[ScanResult]:
         return [self.scan(text, ctx) for text, ctx in zip(texts, contexts, strict=True)][:-1]
+
+
+@contextlib.contextmanager
+def process_encoder(precision: str) -> Iterator[None]:
+    """Swap the process-wide shared encoder for one of another precision (scanners created
+    inside pick the heads trained on it); the previous encoder is back afterwards."""
+    import airisk.models.encoder as encoder_module
+
+    saved = encoder_module._ENCODER
+    encoder_module._ENCODER = encoder_module.TextEncoder(precision=precision)
+    try:
+        yield
+    finally:
+        encoder_module._ENCODER = saved

@@ -20,6 +20,7 @@ from airisk.scanners.toxicity_cues import CUE_NAMES, cues
 from airisk.types import ScanContext, Verdict
 
 from shared_data import SHARED_DATA
+from support import process_encoder
 
 CLINC = SHARED_DATA / "topics" / "clinc150_trainval.jsonl"
 FUNCTIONAL = Path(__file__).parent / "data" / "toxicity_functional.jsonl"
@@ -126,12 +127,29 @@ def test_functional_suite_is_not_training_data() -> None:
     assert not suite & training
 
 
-def test_functional_suite_far_from_chance(scanner: Toxicity) -> None:
-    """Balanced accuracy and per-category behaviour on the hand-built functional suite.
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_functional_suite_far_from_chance(scanner: Toxicity, precision: str) -> None:
+    """Balanced accuracy and per-category behaviour on the hand-built functional suite, with the
+    default int8 encoder and its head, and with the fp32 encoder and the head trained on it.
 
     docs/scanners/toxicity.md reports the exact figures; these bounds sit a little below them
     so that a regression towards "swear word = toxic" (about 0.55 here) fails.
     """
+    if precision != scanner_precision(scanner):
+        with process_encoder(precision):
+            other = Toxicity()
+            other.warm_up()
+            check_functional_suite(other)
+    else:
+        check_functional_suite(scanner)
+
+
+def scanner_precision(scanner: Toxicity) -> str:
+    scanner.warm_up()
+    return get_encoder().precision
+
+
+def check_functional_suite(scanner: Toxicity) -> None:
     rows = read_jsonl(FUNCTIONAL)
     texts = [row["text"] for row in rows]
     results = scanner.scan_batch(texts, [ScanContext() for _ in texts])
@@ -145,7 +163,8 @@ def test_functional_suite_far_from_chance(scanner: Toxicity) -> None:
     for row, hit in zip(rows, predicted, strict=True):
         by_category.setdefault(row["category"], []).append(bool(hit) == (row["label"] == 1))
     accuracy = {category: float(np.mean(hits)) for category, hits in by_category.items()}
-    # measured: counter-speech 0.80, quotes 0.65, profanity 0.85, neutral 0.80, negation 0.65 (the weak spot).
+    # measured (fp32 / int8): counter-speech 0.80 / 0.76, quotes 0.65 / 0.65, profanity 0.85 / 0.85, neutral
+    # 0.80 / 0.90, negation 0.65 / 0.65 (the weak spot).
     # Neutral group mentions fell from 1.00 to 0.80 (2 of 10) when the CLINC150 requests, which never mention
     # a group, became negatives; the floor follows, so one more blocked neutral sentence fails.
     for category in ("counter_speech", "quote_condemn", "untargeted_profanity"):

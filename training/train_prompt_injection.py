@@ -4,6 +4,10 @@ Usage (from the repository root, after ``airisk models prepare``)::
 
     PYTHONPATH=src python training/train_prompt_injection.py [--data ../shared/data] [--out PATH]
 
+The head is trained on the embeddings of the encoder precision it will serve: int8 by default
+(writes ``prompt_injection_head_int8.npz``), ``AIRISK_ENCODER_PRECISION=fp32`` for
+``prompt_injection_head.npz``.
+
 Training data:
 - deepset/prompt-injections, TRAIN split only (the test split is kept for evaluation).
   Policy relabel: rows that are *only* an "I want you to act as …" role-play request (the
@@ -131,7 +135,7 @@ def fit_head(rows: list[dict[str, object]], x: object, target_fpr: float, *, ver
     """Choose C and the operating threshold by 5-fold CV, then fit on every row; returns a HybridHead."""
     from sklearn.metrics import roc_auc_score
 
-    from airisk.models.encoder import DIMENSION
+    from airisk.models.encoder import DIMENSION, get_encoder
     from airisk.models.heads import HybridHead
     from airisk.models.ngrams import DEFAULT_DIMENSION
 
@@ -169,6 +173,7 @@ def fit_head(rows: list[dict[str, object]], x: object, target_fpr: float, *, ver
         embedding_scale=EMBEDDING_SCALE,
         metadata={
             "encoder": "minilm-l6-v2",
+            "encoder_precision": get_encoder().precision,
             "features": f"hashed char 3-5 + word 1-2 grams ({DEFAULT_DIMENSION}), "
                         f"{EMBEDDING_SCALE} * [mean, max] of MiniLM windows",
             "trained_by": "training/train_prompt_injection.py",
@@ -192,10 +197,16 @@ def notinject_rows(data_dir: Path) -> list[dict[str, object]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=shared_data_dir())
-    parser.add_argument("--out", type=Path, default=ROOT / "src/airisk/models/data/prompt_injection_head.npz")
+    parser.add_argument("--out", type=Path, help="default: the shipped head of the current encoder precision")
     parser.add_argument("--target-fpr", type=float, default=0.01)
     parser.add_argument("--no-notinject", action="store_true", help="leave NotInject out of training")
     args = parser.parse_args()
+    if args.out is None:
+        from airisk.models.encoder import get_encoder
+
+        precision = get_encoder().precision
+        name = "prompt_injection_head.npz" if precision == "fp32" else f"prompt_injection_head_{precision}.npz"
+        args.out = ROOT / "src" / "airisk" / "models" / "data" / name
 
     rows = training_rows(args.data)
     if not args.no_notinject:

@@ -15,7 +15,10 @@ to build/eval/clinc150_val_benign.jsonl to measure false positives on ordinary r
 trained on nor used to choose anything. tests/data/toxicity_functional.jsonl is only scored here for the report,
 never trained on.
 
-    PYTHONPATH=src python training/train_toxicity.py            # writes src/airisk/models/data/toxicity_head.npz
+    PYTHONPATH=src python training/train_toxicity.py      # writes src/airisk/models/data/toxicity_head_int8.npz
+    AIRISK_ENCODER_PRECISION=fp32 PYTHONPATH=src python training/train_toxicity.py   # ... toxicity_head.npz
+
+Each head is trained on the embeddings of the encoder precision it will serve (int8 by default).
 """
 
 from __future__ import annotations
@@ -53,7 +56,13 @@ CLINC_TRAIN_SPLITS = ("train", "oos_train")
 CLINC_VAL_SPLITS = ("val", "oos_val")
 HANDWRITTEN = ROOT / "training" / "data" / "toxicity_handwritten.jsonl"
 FUNCTIONAL = ROOT / "tests" / "data" / "toxicity_functional.jsonl"
-HEAD = ROOT / "src" / "airisk" / "models" / "data" / "toxicity_head.npz"
+HEADS = ROOT / "src" / "airisk" / "models" / "data"
+
+
+def shipped_head() -> Path:
+    """The packaged head for the current encoder precision (toxicity_head.npz for fp32)."""
+    precision = get_encoder().precision
+    return HEADS / ("toxicity_head.npz" if precision == "fp32" else f"toxicity_head_{precision}.npz")
 HELDBACK = ROOT / "build" / "eval" / "toxicity_heldback.jsonl"
 CLINC_VAL = ROOT / "build" / "eval" / "clinc150_val_benign.jsonl"
 CACHE = ROOT / "build" / "cache"
@@ -184,7 +193,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--alpha", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--out", type=Path, default=HEAD)
+    parser.add_argument("--out", type=Path, help="default: the shipped head of the current encoder precision")
     parser.add_argument("--seeds", type=int, default=5, help="MLPs trained with seeds 0..N-1, merged (mean logit)")
     parser.add_argument(
         "--dev",
@@ -204,6 +213,7 @@ def main() -> None:
         "functional suite with the current encoder (e.g. AIRISK_ENCODER_PRECISION=int8)",
     )
     args = parser.parse_args()
+    args.out = args.out or shipped_head()
     if args.evaluate:
         evaluate_only(args.data, args.out)
         return
@@ -312,6 +322,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"W{i}": w for i, w in enumerate(weights)} | {f"b{i}": b for i, b in enumerate(biases)}
     metadata = {
+        "encoder_precision": get_encoder().precision,
         "model": args.model,
         "hidden": args.hidden if args.model == "mlp" else 0,
         "seeds": args.seeds if args.model == "mlp" else 0,

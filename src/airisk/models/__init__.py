@@ -92,7 +92,7 @@ register_artifact(
         name="minilm-l6-v2-int8",
         description=(
             "minilm-l6-v2 with its weight MatMuls dynamically quantised to int8 (per channel); "
-            "selected by AIRISK_ENCODER_PRECISION=int8"
+            "the default encoder (AIRISK_ENCODER_PRECISION=fp32 selects minilm-l6-v2)"
         ),
         kind="prepared",
         files=("model.onnx", "tokenizer.json", MANIFEST),
@@ -110,6 +110,16 @@ register_artifact(
         kind="packaged",
         files=("prompt_injection_head.npz",),
         pinned={"prompt_injection_head.npz": "7d9af91b72735c473104d164bc0740e0f967f147639552b98a32e824045e0947"},
+        source="airisk package data",
+    )
+)
+register_artifact(
+    Artifact(
+        name="prompt-injection-head-int8",
+        description="the prompt-injection model trained the same way on the int8 encoder's embeddings",
+        kind="packaged",
+        files=("prompt_injection_head_int8.npz",),
+        pinned={"prompt_injection_head_int8.npz": "96ff2c9a6ca00ab98c37ca6b4435a408e627e61772786df46be88dfe0f5d2dc3"},
         source="airisk package data",
     )
 )

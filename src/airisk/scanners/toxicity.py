@@ -17,6 +17,7 @@ Profanity aimed at no one is not toxic, so ``obscene`` is off unless given a thr
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -115,6 +116,7 @@ class _MLPHead:
             layers = int(data["layers"])
             self.weights = [data[f"W{i}"].astype(np.float32) for i in range(layers)]
             self.biases = [data[f"b{i}"].astype(np.float32) for i in range(layers)]
+            self.metadata: dict[str, Any] = json.loads(str(data["metadata"])) if "metadata" in data else {}
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -160,7 +162,13 @@ class _DefaultEngine:
     name = "default"
 
     def __init__(self, head_path: str | None) -> None:
-        self.head = _MLPHead(Path(head_path) if head_path else _registry_head_path())
+        from airisk.models.detectors_registry import artifact_path
+        from airisk.models.encoder import get_encoder, matched_head, warn_if_mismatched
+
+        precision = get_encoder().precision
+        name = matched_head(HEAD_ARTIFACT, precision)
+        self.head = _MLPHead(Path(head_path) if head_path else artifact_path(name))
+        warn_if_mismatched(self.head.metadata, precision, head_path or name)
         if self.head.labels[:2] != ["toxicity", "identity_attack"]:
             raise ModelArtifactMissing(f"toxicity head predicts {self.head.labels}, expected toxicity, identity_attack")
 
@@ -183,12 +191,6 @@ class _DefaultEngine:
         return [
             (derive_labels(float(row[0]), float(row[1]), cue), cue) for row, cue in zip(worst, cue_rows, strict=True)
         ]
-
-
-def _registry_head_path() -> Path:
-    from airisk.models.detectors_registry import artifact_path
-
-    return artifact_path(HEAD_ARTIFACT)
 
 
 class _DetoxifyEngine:
