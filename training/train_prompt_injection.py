@@ -201,12 +201,13 @@ def main() -> int:
     parser.add_argument("--target-fpr", type=float, default=0.01)
     parser.add_argument("--no-notinject", action="store_true", help="leave NotInject out of training")
     args = parser.parse_args()
-    if args.out is None:
-        from airisk.models.encoder import get_encoder
+    if args.out is None:  # the packaged head of the current encoder precision
+        from airisk.models import get_artifact
+        from airisk.models.encoder import get_encoder, matched_head
+        from airisk.scanners.prompt_injection import HEAD_ARTIFACT
 
-        precision = get_encoder().precision
-        name = "prompt_injection_head.npz" if precision == "fp32" else f"prompt_injection_head_{precision}.npz"
-        args.out = ROOT / "src" / "airisk" / "models" / "data" / name
+        artifact = get_artifact(matched_head(HEAD_ARTIFACT, get_encoder().precision))
+        args.out = ROOT / "src" / "airisk" / "models" / "data" / artifact.files[0]
 
     rows = training_rows(args.data)
     if not args.no_notinject:

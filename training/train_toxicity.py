@@ -61,8 +61,11 @@ HEADS = ROOT / "src" / "airisk" / "models" / "data"
 
 def shipped_head() -> Path:
     """The packaged head for the current encoder precision (toxicity_head.npz for fp32)."""
-    precision = get_encoder().precision
-    return HEADS / ("toxicity_head.npz" if precision == "fp32" else f"toxicity_head_{precision}.npz")
+    from airisk.models import get_artifact
+    from airisk.models.encoder import matched_head
+    from airisk.scanners.toxicity import HEAD_ARTIFACT
+
+    return HEADS / get_artifact(matched_head(HEAD_ARTIFACT, get_encoder().precision)).files[0]
 HELDBACK = ROOT / "build" / "eval" / "toxicity_heldback.jsonl"
 CLINC_VAL = ROOT / "build" / "eval" / "clinc150_val_benign.jsonl"
 CACHE = ROOT / "build" / "cache"
