@@ -100,7 +100,26 @@ register_artifact(
         source="derived from the prepared minilm-l6-v2 by onnxruntime.quantization.quantize_dynamic",
     )
 )
-register_artifact(
+def register_int8_head(fp32_head: Artifact, sha256: str) -> Artifact:
+    """Register the twin of a packaged head trained the same way on the int8 encoder's
+    embeddings (see ``airisk.models.encoder.matched_head``): ``name-int8``, ``file_int8.npz``."""
+    from airisk.models.encoder import matched_head
+
+    (file,) = fp32_head.files
+    twin = file.replace(".npz", "_int8.npz")
+    return register_artifact(
+        Artifact(
+            name=matched_head(fp32_head.name, "int8"),
+            description=f"{fp32_head.description}; trained on the int8 encoder's embeddings",
+            kind="packaged",
+            files=(twin,),
+            pinned={twin: sha256},
+            source=f"{fp32_head.source}; trained with AIRISK_ENCODER_PRECISION=int8",
+        )
+    )
+
+
+PROMPT_INJECTION_HEAD = register_artifact(
     Artifact(
         name="prompt-injection-head",
         description=(
@@ -113,16 +132,7 @@ register_artifact(
         source="airisk package data",
     )
 )
-register_artifact(
-    Artifact(
-        name="prompt-injection-head-int8",
-        description="the prompt-injection model trained the same way on the int8 encoder's embeddings",
-        kind="packaged",
-        files=("prompt_injection_head_int8.npz",),
-        pinned={"prompt_injection_head_int8.npz": "96ff2c9a6ca00ab98c37ca6b4435a408e627e61772786df46be88dfe0f5d2dc3"},
-        source="airisk package data",
-    )
-)
+register_int8_head(PROMPT_INJECTION_HEAD, "96ff2c9a6ca00ab98c37ca6b4435a408e627e61772786df46be88dfe0f5d2dc3")
 
 
 # modules that declare further built-in artifacts next to the code that trains them
@@ -323,6 +333,7 @@ __all__ = [
     "model_dir",
     "prepare",
     "register_artifact",
+    "register_int8_head",
     "reset_configuration",
     "resolve",
     "sha256_file",

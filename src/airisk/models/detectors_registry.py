@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airisk.models import Artifact, register_artifact, resolve
+from airisk.models import Artifact, register_artifact, register_int8_head, resolve
 
 TOXICITY_HEAD = register_artifact(
     Artifact(
@@ -24,15 +24,8 @@ TOXICITY_HEAD = register_artifact(
     )
 )
 
-TOXICITY_HEAD_INT8 = register_artifact(
-    Artifact(
-        name="toxicity-head-int8",
-        description="the toxicity MLP trained the same way on the int8 encoder's embeddings",
-        kind="packaged",
-        files=("toxicity_head_int8.npz",),
-        pinned={"toxicity_head_int8.npz": "493e39b9d2f368773884c0a67feda1f1bbf14ac535e6e95befe9990446f00756"},
-        source="training/train_toxicity.py under AIRISK_ENCODER_PRECISION=int8, same data as toxicity-head",
-    )
+TOXICITY_HEAD_INT8 = register_int8_head(
+    TOXICITY_HEAD, "493e39b9d2f368773884c0a67feda1f1bbf14ac535e6e95befe9990446f00756"
 )
 
 
