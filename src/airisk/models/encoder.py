@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from airisk.errors import MissingDependencyError, WorkAbandoned
@@ -90,7 +91,7 @@ class TextEncoder:
     ) -> None:
         try:
             import numpy  # noqa: F401
-            import onnxruntime
+            import onnxruntime  # noqa: F401 - checked here, used by _new_session
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingDependencyError("the sentence encoder", "models", exc.name) from None
@@ -109,20 +110,41 @@ class TextEncoder:
         self._cls = int(self._tokenizer.token_to_id("[CLS]") or 101)
         self._sep = int(self._tokenizer.token_to_id("[SEP]") or 102)
         self._pad = int(self._tokenizer.token_to_id("[PAD]") or 0)
+        self.threads = threads or _default_threads()
+        self._session = self._new_session(self.threads)
+        # many one-window calls (int8 scan_many, long texts) go to one single-threaded session
+        # called from ``threads`` workers at once: such small calls parallelise poorly inside
+        # onnxruntime (500-character windows: 146/s this way against 100 serially on two
+        # threads). A lone call keeps the multi-threaded session for its latency, and fp32's
+        # batches of 32 stay there too (fanned out they were slower and took 250 MB more).
+        self._fanout: tuple[Any, ThreadPoolExecutor] | None = None
+        self._fanout_lock = threading.Lock()
+        #: int8 quantises activations with one scale per call: batched windows would change each
+        #: other's embeddings (and a message could score differently in scan and scan_many), so
+        #: int8 runs one window per call — about a fifth less throughput, results independent of company
+        self.windows_per_call = None if self.precision == "fp32" else 1
+
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or _default_threads()
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # no busy-waiting between calls: on small machines other scanners need those cycles
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
+        return onnxruntime.InferenceSession(
+            str(self.path / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        #: int8 quantises activations with one scale per call: batched windows would change each
-        #: other's embeddings (and a message could score differently in scan and scan_many), so
-        #: int8 runs one window per call — about a fifth less throughput, results independent of company
-        self.windows_per_call = None if self.precision == "fp32" else 1
+
+    def _fanout_workers(self) -> tuple[Any, ThreadPoolExecutor]:
+        """The single-threaded session and its ``threads`` workers, made on first use."""
+        with self._fanout_lock:
+            if self._fanout is None:
+                pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="airisk-encoder")
+                self._fanout = (self._new_session(1), pool)
+            return self._fanout
 
     def __repr__(self) -> str:
         return f"TextEncoder(path={str(self.path)!r}, precision={self.precision!r}, dimension={DIMENSION})"
@@ -155,10 +177,34 @@ class TextEncoder:
         out = np.zeros((len(windows), DIMENSION), dtype=np.float32)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         batch_size = min(batch_size, self.windows_per_call or batch_size)
-        for offset in range(0, len(order), batch_size):
+        batches = [order[offset : offset + batch_size] for offset in range(0, len(order), batch_size)]
+        if len(batches) < 2 or self.threads < 2 or batch_size > 1:
+            self._run_batches(self._session, windows, batches, out, stop)
+            return out
+        session, pool = self._fanout_workers()
+        # worker k takes batches k, k + threads, …: neighbours in length order, so equal work
+        futures = [
+            pool.submit(self._run_batches, session, windows, batches[k :: self.threads], out, stop)
+            for k in range(self.threads)
+        ]
+        wait(futures)  # all of them, so none still writes into ``out`` after a failure
+        for future in futures:
+            future.result()
+        return out
+
+    def _run_batches(
+        self,
+        session: Any,
+        windows: list[list[int]],
+        batches: list[list[int]],
+        out: np.ndarray,
+        stop: Callable[[], bool] | None,
+    ) -> None:
+        import numpy as np
+
+        for done, picked in enumerate(batches):
             if stop is not None and stop():
-                raise WorkAbandoned(f"encoding stopped after {offset} of {len(order)} windows: nobody waits for it")
-            picked = order[offset : offset + batch_size]
+                raise WorkAbandoned(f"encoding stopped after {done} of {len(batches)} batches: nobody waits for it")
             width = max(len(windows[i]) for i in picked)
             ids = np.full((len(picked), width), self._pad, dtype=np.int64)
             mask = np.zeros((len(picked), width), dtype=np.int64)
@@ -166,11 +212,10 @@ class TextEncoder:
                 window = windows[index]
                 ids[row, : len(window)] = window
                 mask[row, : len(window)] = 1
-            (embedded,) = self._session.run(
+            (embedded,) = session.run(
                 ["embedding"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )
             out[picked] = embedded
-        return out
 
     def encode_chunks_many(
         self, texts: Sequence[str], *, batch_size: int = 32, stop: Callable[[], bool] | None = None
