@@ -31,7 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder  # noqa: E402
+from embedding_cache import embed  # noqa: E402
+
+from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY  # noqa: E402
 from airisk.scanners.topics import Topic, Topics, _Keywords, _Prototypes  # noqa: E402
 from airisk.types import ScanContext, Verdict  # noqa: E402
 
@@ -67,21 +69,6 @@ def topics_for(rows: list[dict], *, description: bool) -> dict[str, Topic]:
         text = ", ".join(sorted(intent.replace("_", " ") for intent in intents)) if description else ""
         topics[domain] = Topic(name=domain.replace("_", " "), description=text, examples=examples)
     return topics
-
-
-def embed(texts: list[str]) -> np.ndarray:
-    cache = ROOT / "build" / "cache"
-    import hashlib
-
-    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    precision = get_encoder().precision  # fp32 and int8 embeddings must not share a cache entry
-    path = cache / (f"minilm-{key}.npy" if precision == "fp32" else f"minilm-{precision}-{key}.npy")
-    if path.exists():
-        return np.load(path)
-    vectors = get_encoder().encode(texts, batch_size=64)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
 
 
 def f1(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:

@@ -24,7 +24,6 @@ Each head is trained on the embeddings of the encoder precision it will serve (i
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -33,6 +32,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from embedding_cache import embed  # noqa: E402
 
 from airisk.models import sha256_file  # noqa: E402
 from airisk.models.encoder import get_encoder  # noqa: E402
@@ -68,7 +69,6 @@ def shipped_head() -> Path:
     return HEADS / get_artifact(matched_head(HEAD_ARTIFACT, get_encoder().precision)).files[0]
 HELDBACK = ROOT / "build" / "eval" / "toxicity_heldback.jsonl"
 CLINC_VAL = ROOT / "build" / "eval" / "clinc150_val_benign.jsonl"
-CACHE = ROOT / "build" / "cache"
 HANDWRITTEN_WEIGHT = 5  # each hand-written example counts this many times
 CLINC_WEIGHT = 0.3  # 15,100 rows x 0.3 = 4,530: less than the other negatives together (6,676 with repeats)
 
@@ -121,19 +121,6 @@ def split(rows: list[dict], seed: int = 0, fraction: float = 0.2) -> tuple[list[
         held.extend(members[:cut].tolist())
         train.extend(members[cut:].tolist())
     return sorted(train), sorted(held)
-
-
-def embed(texts: list[str]) -> np.ndarray:
-    """Shared-encoder embeddings, cached on disk by content hash (encoding 25k tweets takes minutes)."""
-    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    precision = get_encoder().precision  # fp32 and int8 embeddings must not share a cache entry
-    cached = CACHE / (f"minilm-{digest}.npy" if precision == "fp32" else f"minilm-{precision}-{digest}.npy")
-    if cached.exists():
-        return np.load(cached)
-    vectors = get_encoder().encode(texts, batch_size=64)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(cached, vectors)
-    return vectors
 
 
 def featurise(texts: list[str]) -> np.ndarray:
