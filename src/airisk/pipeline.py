@@ -391,11 +391,17 @@ class ScannerPipeline:
     def _wait(
         self, scanner: Scanner, future: Future[Any], submitted: float, pool: ThreadPoolExecutor | None
     ) -> ScanResult:
-        limit = scanner.config.timeout_s
         try:
-            return _result_within(future, limit, submitted, pool, scanner.name)  # type: ignore[no-any-return]
+            return _result_within(  # type: ignore[no-any-return]
+                future, scanner.config.timeout_s, submitted, pool, scanner.name
+            )
         except FutureTimeout:
-            return self._failure(scanner, ScannerTimeout(f"no answer within {(limit or 0) * 1000:.0f} ms"), None)
+            return self._no_answer(scanner, None)
+
+    def _no_answer(self, scanner: Scanner, started: float | None) -> ScanResult:
+        """The result of a scanner that did not answer within its limit (fail closed, usually)."""
+        limit = scanner.config.timeout_s or 0
+        return self._failure(scanner, ScannerTimeout(f"no answer within {limit * 1000:.0f} ms"), started)
 
     async def _aguarded(self, scanner: Scanner, text: str, ctx: ScanContext) -> ScanResult:
         if not scanner.inline and type(scanner).ascan is Scanner.ascan:
@@ -404,8 +410,7 @@ class ScannerPipeline:
         try:
             result = await asyncio.wait_for(scanner.ascan(text, ctx), timeout=scanner.config.timeout_s)
         except asyncio.TimeoutError:
-            limit = scanner.config.timeout_s or 0
-            return self._failure(scanner, ScannerTimeout(f"no answer within {limit * 1000:.0f} ms"), started)
+            return self._no_answer(scanner, started)
         except Exception as exc:  # noqa: BLE001 - fail closed, never raise out of the pipeline
             return self._failure(scanner, exc, started)
         return self._checked(scanner, result, text, (time.perf_counter() - started) * 1000)
@@ -416,12 +421,11 @@ class ScannerPipeline:
         counted as stuck and cannot starve later scans of threads."""
         pool = _executor()
         future = pool.submit(self._guarded, scanner, text, ctx)
-        limit = scanner.config.timeout_s
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=limit)
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=scanner.config.timeout_s)
         except asyncio.TimeoutError:
             _strand(future, pool, scanner.name)
-            return self._failure(scanner, ScannerTimeout(f"no answer within {(limit or 0) * 1000:.0f} ms"), None)
+            return self._no_answer(scanner, None)
 
     async def _arun(self, scanners: list[Scanner], text: str, ctx: ScanContext) -> dict[int, ScanResult]:
         redactors = [s for s in scanners if s.redacts]
