@@ -1,14 +1,13 @@
 """Model artifacts of the toxicity, topics and AI-policy detectors, registered with :mod:`airisk.models`.
 
 Kept apart from the registry module so each detector's heads are declared next to the code
-that trains them. Importing this module registers them; ``airisk.scanners.toxicity`` does so.
+that trains them. Importing this module registers them; :mod:`airisk.models` does so on the
+first look-up of any artifact.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from airisk.models import Artifact, register_artifact, register_int8_head, resolve
+from airisk.models import Artifact, register_artifact, register_int8_head
 
 TOXICITY_HEAD = register_artifact(
     Artifact(
@@ -24,11 +23,4 @@ TOXICITY_HEAD = register_artifact(
     )
 )
 
-TOXICITY_HEAD_INT8 = register_int8_head(
-    TOXICITY_HEAD, "493e39b9d2f368773884c0a67feda1f1bbf14ac535e6e95befe9990446f00756"
-)
-
-
-def artifact_path(name: str) -> Path:
-    """Verified path of one of these artifacts (raises ModelArtifactMissing naming the fix)."""
-    return resolve(name)
+register_int8_head(TOXICITY_HEAD, "493e39b9d2f368773884c0a67feda1f1bbf14ac535e6e95befe9990446f00756")

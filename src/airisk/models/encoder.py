@@ -14,11 +14,13 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airisk.errors import MissingDependencyError, WorkAbandoned
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from airisk.types import ScanContext
@@ -52,6 +54,27 @@ def matched_head(artifact: str, precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, not {precision!r}")
     return artifact if precision == "fp32" else f"{artifact}-{precision}"
+
+
+class _Head(Protocol):
+    metadata: dict[str, Any]
+
+
+HeadT = TypeVar("HeadT", bound=_Head)
+
+
+def load_matched_head(artifact: str, path: str | None, load: Callable[[Path], HeadT]) -> HeadT:
+    """The head at ``path`` if given, else the packaged ``artifact`` trained on the current
+    encoder precision (:func:`matched_head`); a head trained on the other precision is logged."""
+    from pathlib import Path
+
+    from airisk.models import resolve
+
+    precision = get_encoder().precision
+    name = matched_head(artifact, precision)
+    head = load(Path(path) if path else resolve(name))
+    warn_if_mismatched(head.metadata, precision, path or name)
+    return head
 
 
 def warn_if_mismatched(metadata: dict[str, Any], precision: str, head: str) -> None:
@@ -372,6 +395,7 @@ __all__ = [
     "embedding_for",
     "embeddings_for",
     "get_encoder",
+    "load_matched_head",
     "matched_head",
     "pool_chunks",
     "warn_if_mismatched",

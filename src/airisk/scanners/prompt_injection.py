@@ -105,15 +105,12 @@ class PromptInjection(Scanner):
                             raise ConfigurationError("engine='local' needs local_model_path")
                         self._local = LocalClassifier(self.config.local_model_path, self.config.local_injection_labels)
                     else:
-                        from airisk.models import resolve
-                        from airisk.models.encoder import get_encoder, matched_head, warn_if_mismatched
+                        from airisk.models.encoder import get_encoder, load_matched_head
                         from airisk.models.heads import load_any_head
 
                         path = self.config.head_path
+                        head = load_matched_head(HEAD_ARTIFACT, path, load_any_head)
                         encoder = get_encoder()
-                        name = matched_head(HEAD_ARTIFACT, encoder.precision)
-                        head = load_any_head(path if path else resolve(name))
-                        warn_if_mismatched(head.metadata, encoder.precision, path or name)
                         trained_on = head.metadata.get("encoder", "minilm-l6-v2")
                         if head.dimension != encoder.dimension or trained_on != "minilm-l6-v2":
                             from airisk.errors import ConfigurationError

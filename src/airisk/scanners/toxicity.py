@@ -162,13 +162,9 @@ class _DefaultEngine:
     name = "default"
 
     def __init__(self, head_path: str | None) -> None:
-        from airisk.models.detectors_registry import artifact_path
-        from airisk.models.encoder import get_encoder, matched_head, warn_if_mismatched
+        from airisk.models.encoder import load_matched_head
 
-        precision = get_encoder().precision
-        name = matched_head(HEAD_ARTIFACT, precision)
-        self.head = _MLPHead(Path(head_path) if head_path else artifact_path(name))
-        warn_if_mismatched(self.head.metadata, precision, head_path or name)
+        self.head = load_matched_head(HEAD_ARTIFACT, head_path, _MLPHead)
         if self.head.labels[:2] != ["toxicity", "identity_attack"]:
             raise ModelArtifactMissing(f"toxicity head predicts {self.head.labels}, expected toxicity, identity_attack")
 
