@@ -6,7 +6,9 @@ text with spaced-out letters joined, rot13 and reversed text — and over decode
 (base64, hex, URL-encoding, Unicode tag characters). Every view keeps a map back to the
 original characters, so a finding's span always points into the text the scanner received.
 
-Only the standard library is used: this layer costs well under a millisecond per message.
+Only the standard library is used. A signature runs on a view only if the view contains one of
+the strings every match of it needs (``_regex_prefilter``): this layer costs about half a
+millisecond for a 500-character message instead of four.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import binascii
 import codecs
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from airisk.scanners._regex_prefilter import fold, required_substrings
 
 _W = r"(?:\s+\S+){0,5}?\s+"  # up to five words between a verb and its object
 
@@ -27,10 +31,17 @@ class Signature:
     category: str
     score: float
     pattern: re.Pattern[str]
+    #: case-folded strings one of which every match contains (None: always run the pattern)
+    required: frozenset[str] | None = field(default=None, compare=False)
+
+    def may_match(self, folded_text: str) -> bool:
+        """False only when the pattern cannot match: none of its required strings is in the text."""
+        return self.required is None or any(text in folded_text for text in self.required)
 
 
 def _sig(name: str, category: str, score: float, pattern: str, flags: int = re.IGNORECASE) -> Signature:
-    return Signature(name, category, score, re.compile(pattern, flags))
+    compiled = re.compile(pattern, flags)
+    return Signature(name, category, score, compiled, required_substrings(compiled))
 
 
 _OVERRIDE_OBJECTS_EN = (
@@ -338,9 +349,15 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
 )
 
+RULE_STRIPPING_ALONE_SCORE = 0.45
+PERSONA_JAILBREAK_SCORE = 0.95
+
 # Rule stripping: an instruction to drop rules, filters or safety. Alone it is weak evidence
 # ("a diet without restrictions"); next to a persona cue it is a persona jailbreak.
-RULE_STRIPPING = re.compile(
+RULE_STRIPPING = _sig(
+    "rule_stripping",
+    "jailbreak",
+    RULE_STRIPPING_ALONE_SCORE,
     r"\b(?:no|without(?:\s+any)?|free\s+(?:of|from)|not\s+bound\s+by|break\s+free\s+of|bypass\w*|ignores?|"
     r"disregards?|(?:don'?t|doesn'?t|does\s+not|do\s+not|never)\s+(?:have\s+to\s+)?(?:follow|abide\s+by|obey)|"
     r"turned\s+off|disabled?|removed?)\s+(?:\S+\s+){0,3}?(?:restrictions?|rules|filters?|filtering|guidelines|"
@@ -359,8 +376,6 @@ PERSONA_CUE = re.compile(
     r"du\s+bist|tu\s+es|ahora\s+eres|sei\s+ora|agisci\s+come)\b",
     re.IGNORECASE,
 )
-RULE_STRIPPING_ALONE_SCORE = 0.45
-PERSONA_JAILBREAK_SCORE = 0.95
 
 
 @dataclass
@@ -536,7 +551,10 @@ def views(text: str, *, decode: bool = True) -> list[View]:
 def scan_view(view: View) -> list[Match]:
     """Signature matches in one view, with spans in the original text."""
     matches: list[Match] = []
+    folded = fold(view.text)
     for signature in SIGNATURES:
+        if not signature.may_match(folded):
+            continue
         for found in signature.pattern.finditer(view.text):
             if found.end() == found.start():
                 continue
@@ -544,7 +562,7 @@ def scan_view(view: View) -> list[Match]:
             matches.append(
                 Match(signature.name, signature.category, signature.score, start, end, view.name, found.group()[:120])
             )
-    stripping = list(RULE_STRIPPING.finditer(view.text))
+    stripping = list(RULE_STRIPPING.pattern.finditer(view.text)) if RULE_STRIPPING.may_match(folded) else []
     if stripping:
         persona = PERSONA_CUE.search(view.text)
         for found in stripping:

@@ -1,0 +1,132 @@
+"""Required substrings of a regular expression: a cheap test that lets a scan skip a pattern.
+
+Python's ``re`` scans a 500-character message in tens of microseconds per pattern, and the
+injection signatures run some forty patterns over three or more views of every message — most
+of that layer's cost, spent on messages that contain none of the words any pattern needs. For
+each pattern we work out a set of strings of which *every* match contains at least one
+("ignore", "disregard", "forget" for ``\\b(?:ignore|disregard|forget)\\s+…``); a pattern whose
+strings all miss the message cannot match it and is not run.
+
+Both sides are compared case-folded the way ``re.IGNORECASE`` matches characters (simple
+lower case, plus the pairs ``re`` also treats as equal, such as dotless i and i, long s and s), so a
+case trick that the pattern matches never slips past the test. When the pattern's structure
+gives no such strings (a leading character class, an optional first word, a back-reference)
+the result is ``None`` and the pattern always runs: the test can only skip work, never change
+a result. ``tests/test_regex_prefilter.py`` checks this against ``re`` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+_re_parser: Any
+_op: Any
+try:  # re's own parser: private, but the same modules and names since Python 3.11
+    _re_parser = importlib.import_module("re._parser")
+    _op = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - another Python: no prefilter, patterns always run
+    _re_parser = _op = None
+#: shorter required strings would hardly ever rule a pattern out, so they are not worth testing
+MIN_LENGTH = 3
+
+_Items = Iterable[tuple[Any, Any]]
+
+
+@functools.cache
+def _fold_table() -> dict[int, int]:
+    """Code point -> its case-folded form, for every character whose fold differs from itself.
+
+    A character folds to its simple lower case (``İ`` to ``i``, not to ``i`` plus a combining
+    dot), then to the smallest lower-case character with the same upper case — the classes
+    ``re.IGNORECASE`` treats as one letter. Characters outside the Basic Multilingual Plane have
+    no case partner inside it, so the table stops there. Case is mapped a whole string at a
+    time (characters kept apart by NULs), which takes milliseconds where a per-character loop
+    over the plane took a fifth of a second.
+    """
+    chars = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]  # NUL has no case
+    simple = [low[0] for low in "\0".join(chars).lower().split("\0")]
+    upper = "\0".join(simple).upper().split("\0")
+    by_upper: dict[str, list[str]] = defaultdict(list)
+    for low, up in zip(simple, upper, strict=True):
+        if low != up and len(up) == 1:
+            by_upper[up].append(low)
+    canonical = {member: min(group) for group in by_upper.values() for member in group}
+    table: dict[int, int] = {}
+    for char, low in zip(chars, simple, strict=True):
+        folded = canonical.get(low, low)
+        if folded != char:
+            table[ord(char)] = ord(folded)
+    return table
+
+
+def fold(text: str) -> str:
+    """``text`` with every character replaced by the one ``re.IGNORECASE`` compares it as."""
+    return text.translate(_fold_table())
+
+
+def required_substrings(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Folded strings one of which every match of ``pattern`` contains, or None if unknown."""
+    if _re_parser is None:  # pragma: no cover
+        return None
+    try:
+        parsed = _re_parser.parse(pattern.pattern, pattern.flags)
+    except re.error:  # pragma: no cover - re compiled it, so its own parser accepts it
+        return None
+    found = _sequence(parsed)
+    if found is None or min(len(text) for text in found) < MIN_LENGTH:
+        return None
+    return frozenset(found)
+
+
+def _sequence(items: _Items) -> set[str] | None:
+    """Every item of a sequence must match, so the most selective item's strings will do.
+
+    Consecutive literal characters form one string; zero-width assertions such as ``\\b`` sit
+    between them without breaking it, since they consume nothing.
+    """
+    candidates: list[set[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            candidates.append({fold("".join(run))})
+            run.clear()
+
+    for op, argument in items:
+        if op is _op.LITERAL:
+            run.append(chr(argument))
+            continue
+        if op is _op.AT:
+            continue
+        close_run()
+        found = _node(op, argument)
+        if found is not None:
+            candidates.append(found)
+    close_run()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda strings: (min(len(text) for text in strings), -len(strings)))
+
+
+def _node(op: Any, argument: Any) -> set[str] | None:
+    if op is _op.SUBPATTERN:
+        return _sequence(argument[3])
+    if op is _op.ATOMIC_GROUP:
+        return _sequence(argument)
+    if op is _op.BRANCH:
+        union: set[str] = set()
+        for branch in argument[1]:
+            found = _sequence(branch)
+            if found is None:  # one branch needs nothing we know of: neither does the whole
+                return None
+            union |= found
+        return union
+    if op in (_op.MAX_REPEAT, _op.MIN_REPEAT, _op.POSSESSIVE_REPEAT):
+        least, _, body = argument
+        return _sequence(body) if least >= 1 else None
+    return None  # character classes, any character, look-arounds, back-references

