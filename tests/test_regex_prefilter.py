@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airisk.scanners import _injection_signatures as signatures
-from airisk.scanners._regex_prefilter import fold, required_substrings
+from airisk.scanners import toxicity_cues
+from airisk.scanners._regex_prefilter import fold, may_match, required_substrings
 
 from shared_data import SHARED_DATA
 
 ALL_SIGNATURES = (*signatures.SIGNATURES, signatures.RULE_STRIPPING)
 PREFILTERED = [signature for signature in ALL_SIGNATURES if signature.required is not None]
+CUE_PATTERNS = {name: pattern for name, pattern in toxicity_cues._COUNTED.items() if toxicity_cues._REQUIRED[name]}
 EVERY_CHARACTER = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
 
 
@@ -50,7 +53,8 @@ def test_nearly_every_signature_is_prefiltered() -> None:
 def test_fold_agrees_with_ignorecase_for_every_character() -> None:
     """Any character ``re.IGNORECASE`` matches with a literal of a signature folds like that literal
     (dotless i and dotted capital I like i, long s like s, the Kelvin sign like k, ...), over the whole of Unicode."""
-    literals = {char for signature in ALL_SIGNATURES for char in signature.pattern.pattern}
+    patterns = [signature.pattern for signature in ALL_SIGNATURES] + list(CUE_PATTERNS.values())
+    literals = {char for pattern in patterns for char in pattern.pattern}
     for literal in sorted(literals):
         for found in re.finditer(re.escape(literal), EVERY_CHARACTER, re.IGNORECASE):
             assert fold(found.group()) == fold(literal), (hex(ord(found.group())), literal)
@@ -81,6 +85,33 @@ def test_prefilter_never_rules_out_a_match(signature: signatures.Signature, data
     text = data.draw(case_variant(text))
     if signature.pattern.search(text):
         assert signature.may_match(fold(text)), text
+
+
+def test_most_toxicity_cues_are_prefiltered() -> None:
+    assert set(CUE_PATTERNS) >= {"insult", "threat", "dehumanising", "group", "reporting", "condemning", "sexual"}
+
+
+@pytest.mark.parametrize("name", sorted(CUE_PATTERNS))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_prefilter_never_rules_out_a_cue(name: str, data: st.DataObject) -> None:
+    pattern = CUE_PATTERNS[name]
+    text = data.draw(case_variant(data.draw(st.from_regex(pattern))))
+    if pattern.search(text):
+        assert may_match(toxicity_cues._REQUIRED[name], fold(text)), text
+
+
+def test_same_cues_with_and_without_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functional suite and (when present) the shared toxicity data give identical cues."""
+    suite = Path(__file__).parent / "data" / "toxicity_functional.jsonl"
+    texts = [json.loads(line)["text"] for line in suite.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for path in sorted((SHARED_DATA / "toxicity").glob("*.jsonl"))[:3]:
+        lines = path.read_text(encoding="utf-8").splitlines()[:3000]
+        texts += [str(json.loads(line)["text"]) for line in lines if line.strip()]
+    prefiltered = [toxicity_cues.cues(text) for text in texts]
+    monkeypatch.setattr(toxicity_cues, "_REQUIRED", dict.fromkeys(toxicity_cues._COUNTED))
+    assert [toxicity_cues.cues(text) for text in texts] == prefiltered
+    assert sum(bool(cue.spans) for cue in prefiltered) > 100  # many texts had cues to compare
 
 
 def _without_prefilter(text: str) -> list[signatures.Match]:

@@ -20,7 +20,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from airisk.scanners._regex_prefilter import fold, required_substrings
+from airisk.scanners._regex_prefilter import fold, may_match, required_substrings
 
 _W = r"(?:\s+\S+){0,5}?\s+"  # up to five words between a verb and its object
 
@@ -36,7 +36,7 @@ class Signature:
 
     def may_match(self, folded_text: str) -> bool:
         """False only when the pattern cannot match: none of its required strings is in the text."""
-        return self.required is None or any(text in folded_text for text in self.required)
+        return may_match(self.required, folded_text)
 
 
 def _sig(name: str, category: str, score: float, pattern: str, flags: int = re.IGNORECASE) -> Signature:

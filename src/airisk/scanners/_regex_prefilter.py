@@ -69,6 +69,11 @@ def fold(text: str) -> str:
     return text.translate(_fold_table())
 
 
+def may_match(required: frozenset[str] | None, folded_text: str) -> bool:
+    """False only when a pattern cannot match: none of its ``required`` strings is in the folded text."""
+    return required is None or any(text in folded_text for text in required)
+
+
 def required_substrings(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """Folded strings one of which every match of ``pattern`` contains, or None if unknown."""
     if _re_parser is None:  # pragma: no cover

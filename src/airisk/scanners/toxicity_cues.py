@@ -3,13 +3,16 @@
 An embedding alone mostly learns "swear word or identity word = toxic". These cues say who a
 message is aimed at (second person, a group), whether it threatens, dehumanises or insults,
 and whether it negates, quotes or condemns, so the head can tell abuse from counter-speech,
-quotation and profanity aimed at no one. Pure Python (``re``); cheap next to the encoder.
+quotation and profanity aimed at no one. Pure Python (``re``); cheap next to the encoder, and
+a pattern is not run on a text that lacks every string its matches need (``_regex_prefilter``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from airisk.scanners._regex_prefilter import fold, may_match, required_substrings
 
 _FLAGS = re.IGNORECASE
 
@@ -136,6 +139,10 @@ class Cues:
         return self.values[CUE_NAMES.index(name)]
 
 
+#: per cue, strings one of which every match contains (None: the pattern always runs)
+_REQUIRED = {name: required_substrings(pattern) for name, pattern in _COUNTED.items()}
+
+
 def _saturate(count: int) -> float:
     return min(1.0, count / 2.0)
 
@@ -144,8 +151,9 @@ def cues(text: str) -> Cues:
     """Cue features of one text (the same function at training and at scan time)."""
     counts: dict[str, int] = {}
     spans: dict[str, tuple[int, int]] = {}
+    folded = fold(text)
     for name, pattern in _COUNTED.items():
-        matches = list(pattern.finditer(text))
+        matches = list(pattern.finditer(text)) if may_match(_REQUIRED[name], folded) else []
         counts[name] = len(matches)
         if matches:
             spans[name] = matches[0].span()
