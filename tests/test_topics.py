@@ -15,6 +15,8 @@ from airisk.models.encoder import CHUNKS_KEY, EMBEDDING_KEY, get_encoder, pool_c
 from airisk.pipeline import ScannerPipeline
 from airisk.scanners import get_scanner_class
 from airisk.scanners.topics import (
+    ALLOWED_OFFSET,
+    ALLOWED_SLOPE,
     CONTRASTIVE_OFFSET,
     CONTRASTIVE_SLOPE,
     CONTRASTIVE_THRESHOLD,
@@ -71,7 +73,10 @@ def test_plain_names_work_and_known_names_get_builtin_examples() -> None:
 def test_description_parts_become_prototypes() -> None:
     assert "recipes" in COOKING.sentences() and "ingredients and cooking techniques" in COOKING.sentences()
     assert COOKING.similarity_threshold() == EXAMPLE_THRESHOLD
-    assert COOKING.similarity_threshold(contrastive=True) == CONTRASTIVE_THRESHOLD
+    assert COOKING.similarity_threshold("banned_with_allowed") == CONTRASTIVE_THRESHOLD
+    assert COOKING.similarity_threshold("allowed") == EXAMPLE_THRESHOLD  # no spread below three sentences
+    assert COOKING.similarity_threshold("allowed", spread=0.5) == pytest.approx(ALLOWED_SLOPE * 0.5 + ALLOWED_OFFSET)
+    assert COOKING.similarity_threshold("banned", spread=0.5) == pytest.approx(SPREAD_SLOPE * 0.5 + SPREAD_OFFSET)
     assert Topic(name="x", examples=["a"], threshold=0.7).similarity_threshold() == 0.7
 
 
@@ -217,7 +222,7 @@ def test_threshold_follows_the_spread_of_the_topics_own_examples() -> None:
     assert prototypes.thresholds[0] > prototypes.thresholds[1]
     assert prototypes.thresholds[2] == pytest.approx(0.9)
     assert prototypes.thresholds[3] == pytest.approx(NAME_ONLY_THRESHOLD)
-    contrastive = _Prototypes([tight], contrastive=True)
+    contrastive = _Prototypes([tight], role="banned_with_allowed")
     assert contrastive.thresholds[0] == pytest.approx(CONTRASTIVE_SLOPE * tight_spread + CONTRASTIVE_OFFSET)
     assert Topic(name="x", examples=["a", "b"]).similarity_threshold(spread=None) == EXAMPLE_THRESHOLD
 

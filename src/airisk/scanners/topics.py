@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -85,6 +85,12 @@ _NAME_TEMPLATES = (
 )
 
 
+#: what a topic's threshold is for: a banned topic on its own, a banned topic that must also
+#: beat every allowed topic (contrast does most of the work, so it is lower), or an allowed
+#: topic when looking for off-topic messages
+TopicRole = Literal["banned", "banned_with_allowed", "allowed"]
+
+
 class Topic(BaseModel):
     """One topic: what it is called, what it covers, and sentences that are on it."""
 
@@ -107,24 +113,24 @@ class Topic(BaseModel):
             sentences = [template.format(name=self.name) for template in _NAME_TEMPLATES]
         return sentences
 
-    def similarity_threshold(
-        self, *, contrastive: bool = False, spread: float | None = None, allowed: bool = False
-    ) -> float:
-        """The calibrated similarity at which a message is on this topic.
+    def similarity_threshold(self, role: TopicRole = "banned", *, spread: float | None = None) -> float:
+        """The calibrated similarity at which a message is on this topic, in the given role.
 
         ``spread`` (how close the topic's examples are to each other, see ``_Prototypes``) sets
-        the threshold of a topic on its own: a tight topic needs a closer match than a broad one.
-        ``allowed``: the threshold of an allowed topic when looking for off-topic messages.
+        the threshold: a tight topic needs a closer match than a broad one. Below three sentences
+        there is no spread and a fixed threshold applies.
         """
         if self.threshold is not None:
             return self.threshold
         if not self.examples and not self.description.strip():
             return NAME_ONLY_THRESHOLD
-        if allowed and spread is not None:
-            return ALLOWED_SLOPE * spread + ALLOWED_OFFSET
-        if contrastive:
+        if role == "banned_with_allowed":
             return CONTRASTIVE_THRESHOLD if spread is None else CONTRASTIVE_SLOPE * spread + CONTRASTIVE_OFFSET
-        return EXAMPLE_THRESHOLD if spread is None else SPREAD_SLOPE * spread + SPREAD_OFFSET
+        if spread is None:
+            return EXAMPLE_THRESHOLD
+        if role == "allowed":
+            return ALLOWED_SLOPE * spread + ALLOWED_OFFSET
+        return SPREAD_SLOPE * spread + SPREAD_OFFSET
 
 
 @lru_cache(maxsize=1)
@@ -174,9 +180,7 @@ class TopicsConfig(ScannerConfig):
 class _Prototypes:
     """Embeddings of every topic's sentences, grouped per topic, with each topic's centroid and spread."""
 
-    def __init__(
-        self, topics: Sequence[Topic], *, contrastive: bool = False, augment: bool = False, allowed: bool = False
-    ) -> None:
+    def __init__(self, topics: Sequence[Topic], *, role: TopicRole = "banned", augment: bool = False) -> None:
         import numpy as np
 
         from airisk.models.encoder import get_encoder
@@ -193,7 +197,7 @@ class _Prototypes:
         self.spreads = [self._spread(index) for index in range(len(self.topics))]
         self.thresholds = np.asarray(
             [
-                topic.similarity_threshold(contrastive=contrastive, spread=spread, allowed=allowed)
+                topic.similarity_threshold(role, spread=spread)
                 for topic, spread in zip(self.topics, self.spreads, strict=True)
             ],
             dtype=np.float32,
@@ -365,9 +369,10 @@ class Topics(Scanner):
         with self._lock:
             if self._banned is None and self.config.banned:
                 contrastive = bool(self.config.allowed)
-                self._banned = _Prototypes(self.config.banned, contrastive=contrastive, augment=contrastive)
+                role: TopicRole = "banned_with_allowed" if contrastive else "banned"
+                self._banned = _Prototypes(self.config.banned, role=role, augment=contrastive)
             if self._allowed is None and self.config.allowed:
-                self._allowed = _Prototypes(self.config.allowed, augment=bool(self.config.banned), allowed=True)
+                self._allowed = _Prototypes(self.config.allowed, role="allowed", augment=bool(self.config.banned))
             if self._keywords is None and self.config.banned and self.config.allowed:
                 self._keywords = _Keywords([*self.config.banned, *self.config.allowed])
             return self._banned, self._allowed
