@@ -523,3 +523,17 @@ def test_encoding_stops_once_the_scan_has_given_up(
     assert finished.wait(60), "the encoder never stopped"
     assert isinstance(outcome[0], WorkAbandoned)
     assert 1 <= slow.batches < total
+
+
+def test_packaged_path_is_where_each_head_ships() -> None:
+    """Training scripts write a head where the package resolves it from; prepared artifacts have none."""
+    from airisk.models import artifacts, packaged_path, sha256_file
+
+    heads = [artifact for artifact in artifacts() if artifact.kind == "packaged"]
+    assert {"prompt-injection-head", "prompt-injection-head-int8", "toxicity-head", "toxicity-head-int8"} <= {
+        artifact.name for artifact in heads
+    }
+    for artifact in heads:
+        assert sha256_file(packaged_path(artifact.name)) == artifact.pinned[artifact.files[0]]
+    with pytest.raises(ValueError, match="prepared"):
+        packaged_path("minilm-l6-v2")

@@ -202,12 +202,11 @@ def main() -> int:
     parser.add_argument("--no-notinject", action="store_true", help="leave NotInject out of training")
     args = parser.parse_args()
     if args.out is None:  # the packaged head of the current encoder precision
-        from airisk.models import get_artifact
+        from airisk.models import packaged_path
         from airisk.models.encoder import get_encoder, matched_head
         from airisk.scanners.prompt_injection import HEAD_ARTIFACT
 
-        artifact = get_artifact(matched_head(HEAD_ARTIFACT, get_encoder().precision))
-        args.out = ROOT / "src" / "airisk" / "models" / "data" / artifact.files[0]
+        args.out = packaged_path(matched_head(HEAD_ARTIFACT, get_encoder().precision))
 
     rows = training_rows(args.data)
     if not args.no_notinject:

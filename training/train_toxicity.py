@@ -57,16 +57,15 @@ CLINC_TRAIN_SPLITS = ("train", "oos_train")
 CLINC_VAL_SPLITS = ("val", "oos_val")
 HANDWRITTEN = ROOT / "training" / "data" / "toxicity_handwritten.jsonl"
 FUNCTIONAL = ROOT / "tests" / "data" / "toxicity_functional.jsonl"
-HEADS = ROOT / "src" / "airisk" / "models" / "data"
 
 
 def shipped_head() -> Path:
     """The packaged head for the current encoder precision (toxicity_head.npz for fp32)."""
-    from airisk.models import get_artifact
+    from airisk.models import packaged_path
     from airisk.models.encoder import matched_head
     from airisk.scanners.toxicity import HEAD_ARTIFACT
 
-    return HEADS / get_artifact(matched_head(HEAD_ARTIFACT, get_encoder().precision)).files[0]
+    return packaged_path(matched_head(HEAD_ARTIFACT, get_encoder().precision))
 HELDBACK = ROOT / "build" / "eval" / "toxicity_heldback.jsonl"
 CLINC_VAL = ROOT / "build" / "eval" / "clinc150_val_benign.jsonl"
 HANDWRITTEN_WEIGHT = 5  # each hand-written example counts this many times

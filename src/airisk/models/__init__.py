@@ -163,6 +163,14 @@ def get_artifact(name: str) -> Artifact:
     return artifact
 
 
+def packaged_path(name: str) -> Path:
+    """Where a packaged artifact's file ships inside this package: where training scripts write it."""
+    artifact = get_artifact(name)
+    if artifact.kind != "packaged":
+        raise ValueError(f"{name} is a prepared artifact, not shipped in the package")
+    return _PACKAGE_DATA / artifact.files[0]
+
+
 def configure(*, model_dir: str | Path | None = None, paths: dict[str, str | Path] | None = None) -> None:
     """Point the registry at a cache directory and/or give explicit paths per artifact."""
     with _LOCK:
