@@ -537,3 +537,23 @@ def test_packaged_path_is_where_each_head_ships() -> None:
         assert sha256_file(packaged_path(artifact.name)) == artifact.pinned[artifact.files[0]]
     with pytest.raises(ValueError, match="prepared"):
         packaged_path("minilm-l6-v2")
+
+
+def test_export_in_a_child_process_matches_the_prepared_encoder(prepared: Path, tmp_path: Path) -> None:
+    """The path `models prepare` takes when torch is not installed: the export runs as
+    ``python -m airisk.models._export`` (here torch comes from this environment instead of a
+    temporary directory) and yields the very graph the prepared artifact holds."""
+    pytest.importorskip("torch")
+    from airisk.models import _prepare
+
+    source = _prepare._source_dir(install=False)  # the pinned weights package, checksums verified
+    measured = _prepare.export_in_child(source, tmp_path / "model.onnx", extra_path=None)
+    assert measured["max_abs_diff_vs_torch"] <= 1e-4
+    assert models.sha256_file(tmp_path / "model.onnx") == models.sha256_file(prepared / "model.onnx")
+
+
+def test_a_failed_child_export_says_why(tmp_path: Path) -> None:
+    from airisk.models import _prepare
+
+    with pytest.raises(RuntimeError, match="encoder export failed"):
+        _prepare.export_in_child(tmp_path / "no-such-model", tmp_path / "model.onnx", extra_path=None)

@@ -3,7 +3,10 @@
 The BERT forward pass is written out here (a few dozen lines) instead of tracing a
 ``transformers`` model, so the traced graph has no data-dependent Python branches and does
 not change with the transformers version. When transformers is installed the export is
-also checked against its ``BertModel``. Only ``airisk models prepare`` imports this module.
+also checked against its ``BertModel``. Only ``airisk models prepare`` uses this module: in its
+own process when torch is installed, otherwise as ``python -m airisk.models._export SOURCE
+TARGET`` in a child process that sees torch from a temporary directory (the measured figures are
+printed as JSON on the last line).
 """
 
 from __future__ import annotations
@@ -167,3 +170,9 @@ def export_onnx(source_dir: Path, target: Path) -> dict[str, Any]:
         "max_abs_diff_vs_torch": diff,
         "max_abs_diff_vs_transformers": reference_diff,
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(json.dumps(export_onnx(Path(sys.argv[1]), Path(sys.argv[2]))))

