@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -539,14 +540,24 @@ def test_packaged_path_is_where_each_head_ships() -> None:
         packaged_path("minilm-l6-v2")
 
 
-def test_export_in_a_child_process_matches_the_prepared_encoder(prepared: Path, tmp_path: Path) -> None:
-    """The path `models prepare` takes when torch is not installed: the export runs as
-    ``python -m airisk.models._export`` (here torch comes from this environment instead of a
-    temporary directory) and yields the very graph the prepared artifact holds."""
+def test_export_in_a_child_process_matches_the_prepared_encoder(
+    prepared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path `models prepare` takes when torch is not installed: the export runs in a child
+    process (here torch comes from this environment instead of a temporary directory) and yields
+    the very graph the prepared artifact holds — even when run from a directory holding a module
+    that would shadow onnxruntime, since the child does not put the working directory on its path."""
     pytest.importorskip("torch")
+    import airisk
     from airisk.models import _prepare
 
     source = _prepare._source_dir(install=False)  # the pinned weights package, checksums verified
+    package_root = str(Path(airisk.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    hostile = tmp_path / "cwd"
+    hostile.mkdir()
+    (hostile / "onnxruntime.py").write_text("raise SystemExit('shadowed')\n")
+    monkeypatch.chdir(hostile)
     measured = _prepare.export_in_child(source, tmp_path / "model.onnx", extra_path=None)
     assert measured["max_abs_diff_vs_torch"] <= 1e-4
     assert models.sha256_file(tmp_path / "model.onnx") == models.sha256_file(prepared / "model.onnx")

@@ -60,6 +60,22 @@ def test_fold_agrees_with_ignorecase_for_every_character() -> None:
             assert fold(found.group()) == fold(literal), (hex(ord(found.group())), literal)
 
 
+def test_fold_agrees_with_ignorecase_for_every_cased_character() -> None:
+    """Whatever literal a future pattern holds: every character ``re.IGNORECASE`` matches with a
+    cased character folds like it — Deseret and Adlam above U+FFFF, and the Greek and ligature
+    pairs ``re`` equates without a shared one-letter upper case (U+0390/U+1FD3, U+FB05/U+FB06).
+    A character without case matches only itself, so the cased ones are all there is to check."""
+    cased = {char for char in EVERY_CHARACTER if char.lower() != char or char.upper() != char}
+    casefix = pytest.importorskip("re._casefix")
+    for lower, others in casefix._EXTRA_CASES.items():
+        cased.update(chr(code) for code in (lower, *others))
+    universe = "".join(sorted(cased))
+    for char in universe:
+        for found in re.finditer(re.escape(char), universe, re.IGNORECASE):
+            assert fold(found.group()) == fold(char), (hex(ord(char)), hex(ord(found.group())))
+    assert fold("\u0390") == fold("\u1fd3") and fold("\U00010400") == fold("\U00010428")
+
+
 def _case_twins(char: str) -> list[str]:
     return [found.group() for found in re.finditer(re.escape(char), EVERY_CHARACTER[:0x2200], re.IGNORECASE)]
 

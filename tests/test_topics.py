@@ -77,6 +77,8 @@ def test_description_parts_become_prototypes() -> None:
     assert COOKING.similarity_threshold("allowed") == EXAMPLE_THRESHOLD  # no spread below three sentences
     assert COOKING.similarity_threshold("allowed", spread=0.5) == pytest.approx(ALLOWED_SLOPE * 0.5 + ALLOWED_OFFSET)
     assert COOKING.similarity_threshold("banned", spread=0.5) == pytest.approx(SPREAD_SLOPE * 0.5 + SPREAD_OFFSET)
+    with pytest.raises(ValueError, match="unknown topic role"):
+        COOKING.similarity_threshold("alowed")  # type: ignore[arg-type]
     assert Topic(name="x", examples=["a"], threshold=0.7).similarity_threshold() == 0.7
 
 

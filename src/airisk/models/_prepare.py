@@ -42,7 +42,9 @@ from airisk.models import (
 
 logger = logging.getLogger("airisk.models")
 
-# pip requirement for each import the export needs; torch's CPU build keeps the install small.
+# pip requirement for each import the export needs. torch is pinned; where PyPI serves its CUDA
+# build (Linux x86_64, several GB), PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
+# makes pip take the CPU build instead (docs/models.md).
 BUILD_REQUIREMENTS = {
     "torch": ["torch==2.13.0"],
     "onnx": ["onnx>=1.16"],
@@ -96,28 +98,40 @@ def _export(source: Path, target: Path, install: bool) -> dict[str, Any]:
         from airisk.models import _export
 
         return _export.export_onnx(source, target)
-    with tempfile.TemporaryDirectory(prefix="airisk-export-") as build:
+    # beside the models, not in /tmp: torch and its dependencies take gigabytes, more than a tmpfs
+    model_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-torch-", dir=model_dir()) as build:
         _pip_install(["--quiet", "--target", build, *BUILD_REQUIREMENTS["torch"]])
         return export_in_child(source, target, extra_path=build)
 
 
+# The child's path: not the working directory (a stray onnxruntime.py there would shadow the real
+# one), and the temporary torch directory last, so its copies of shared dependencies
+# (typing_extensions, jinja2, …) never replace the environment's own.
+_CHILD = (
+    "import runpy, sys; sys.path.pop(0); extra = sys.argv.pop(1); "
+    "sys.path.extend([extra] if extra else []); "
+    "runpy.run_module('airisk.models._export', run_name='__main__', alter_sys=True)"
+)
+
+
 def export_in_child(source: Path, target: Path, *, extra_path: str | None) -> dict[str, Any]:
-    """Run the export as ``python -m airisk.models._export`` with ``extra_path`` first on its path."""
-    env = dict(os.environ)
-    if extra_path is not None:
-        env["PYTHONPATH"] = os.pathsep.join(part for part in (extra_path, env.get("PYTHONPATH")) if part)
+    """Run the export (``airisk.models._export``) in a child process that also sees ``extra_path``."""
     completed = subprocess.run(
-        [sys.executable, "-m", "airisk.models._export", str(source), str(target)],
-        env=env,
+        [sys.executable, "-c", _CHILD, extra_path or "", str(source), str(target)],
         capture_output=True,
         text=True,
         check=False,
     )
     lines = completed.stdout.strip().splitlines()
-    if completed.returncode != 0 or not lines:
-        raise RuntimeError(f"encoder export failed: {completed.stderr.strip()[-2000:]}")
-    measured: dict[str, Any] = json.loads(lines[-1])
-    return measured
+    try:
+        if completed.returncode == 0 and lines:
+            measured: dict[str, Any] = json.loads(lines[-1])
+            return measured
+    except json.JSONDecodeError:
+        pass
+    output = (completed.stderr.strip() or completed.stdout.strip())[-2000:]
+    raise RuntimeError(f"encoder export failed (exit status {completed.returncode}): {output}")
 
 
 def _source_dir(install: bool) -> Path:

@@ -24,43 +24,80 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-_re_parser: Any
-_op: Any
-try:  # re's own parser: private, but the same modules and names since Python 3.11
-    _re_parser = importlib.import_module("re._parser")
-    _op = importlib.import_module("re._constants")
-except ImportError:  # pragma: no cover - another Python: no prefilter, patterns always run
-    _re_parser = _op = None
 #: shorter required strings would hardly ever rule a pattern out, so they are not worth testing
 MIN_LENGTH = 3
 
 _Items = Iterable[tuple[Any, Any]]
 
+_re_parser: Any
+_op: Any
+try:  # re's own parser: private, the same modules and names since Python 3.11
+    _re_parser = importlib.import_module("re._parser")
+    _op = importlib.import_module("re._constants")
+except ImportError:  # Python 3.10: the same parser under its older names
+    try:
+        _re_parser = importlib.import_module("sre_parse")
+        _op = importlib.import_module("sre_constants")
+    except ImportError:  # pragma: no cover - another Python: no prefilter, patterns always run
+        _re_parser = _op = None
+
+
+def _extra_cases() -> dict[int, tuple[int, ...]]:
+    """Lower-case letters ``re.IGNORECASE`` also treats as equal (dotless i and i, long s and s, …).
+
+    ``re`` keeps them in a private table; without it, lower-case letters that share a one-letter
+    upper case are the same classes but for three Greek and ligature pairs.
+    """
+    try:
+        table: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
+        return table
+    except (ImportError, AttributeError):
+        by_upper: dict[str, list[int]] = defaultdict(list)
+        for code in range(1, 0x10000):
+            char = chr(code)
+            if char.lower() == char and len(char.upper()) == 1 and char.upper() != char:
+                by_upper[char.upper()].append(code)
+        classes = [group for group in by_upper.values() if len(group) > 1]
+        return {code: tuple(c for c in group if c != code) for group in classes for code in group}
+
+
+def _cased_characters(extra: dict[int, tuple[int, ...]]) -> list[str]:
+    """Every character whose lower or upper case differs from itself, over all of Unicode.
+
+    Blocks of 256 code points with no such character (most of the range) are passed over with
+    two whole-string case mappings, so this takes milliseconds rather than a second.
+    """
+    def uncased(start: int, size: int) -> tuple[str, bool]:
+        chars = "".join(map(chr, range(max(1, start), start + size)))  # lone surrogates have no case
+        return chars, chars.lower() == chars and chars.upper() == chars
+
+    cased = [chr(code) for code in extra]
+    for block in range(0, 0x110000, 0x1000):
+        if uncased(block, 0x1000)[1]:
+            continue
+        for part in range(block, block + 0x1000, 0x100):
+            chars, nothing = uncased(part, 0x100)
+            if not nothing:
+                cased.extend(char for char in chars if char.lower() != char or char.upper() != char)
+    return cased
+
 
 @functools.cache
 def _fold_table() -> dict[int, int]:
-    """Code point -> its case-folded form, for every character whose fold differs from itself.
+    """Code point -> the character ``re.IGNORECASE`` compares it as, where that differs.
 
-    A character folds to its simple lower case (``İ`` to ``i``, not to ``i`` plus a combining
-    dot), then to the smallest lower-case character with the same upper case — the classes
-    ``re.IGNORECASE`` treats as one letter. Characters outside the Basic Multilingual Plane have
-    no case partner inside it, so the table stops there. Case is mapped a whole string at a
-    time (characters kept apart by NULs), which takes milliseconds where a per-character loop
-    over the plane took a fifth of a second.
+    ``re`` matches two characters when their simple lower cases are equal or are listed as
+    equivalent (``_extra_cases``). A character therefore folds to its simple lower case (``İ``
+    to ``i``: the first character of its full lower case), then to the smallest of that letter's
+    equivalents. Checked against ``re`` itself for every cased character by the tests.
     """
-    chars = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code <= 0xDFFF]  # NUL has no case
-    simple = [low[0] for low in "\0".join(chars).lower().split("\0")]
-    upper = "\0".join(simple).upper().split("\0")
-    by_upper: dict[str, list[str]] = defaultdict(list)
-    for low, up in zip(simple, upper, strict=True):
-        if low != up and len(up) == 1:
-            by_upper[up].append(low)
-    canonical = {member: min(group) for group in by_upper.values() for member in group}
+    extra = _extra_cases()
     table: dict[int, int] = {}
-    for char, low in zip(chars, simple, strict=True):
-        folded = canonical.get(low, low)
-        if folded != char:
-            table[ord(char)] = ord(folded)
+    for char in _cased_characters(extra):
+        lower = ord(char.lower()[0])
+        folded = min((lower, *extra.get(lower, ())))
+        if folded != ord(char):
+            table[ord(char)] = folded
     return table
 
 
@@ -121,7 +158,7 @@ def _sequence(items: _Items) -> set[str] | None:
 def _node(op: Any, argument: Any) -> set[str] | None:
     if op is _op.SUBPATTERN:
         return _sequence(argument[3])
-    if op is _op.ATOMIC_GROUP:
+    if op is getattr(_op, "ATOMIC_GROUP", None):  # Python 3.11+
         return _sequence(argument)
     if op is _op.BRANCH:
         union: set[str] = set()
@@ -131,7 +168,7 @@ def _node(op: Any, argument: Any) -> set[str] | None:
                 return None
             union |= found
         return union
-    if op in (_op.MAX_REPEAT, _op.MIN_REPEAT, _op.POSSESSIVE_REPEAT):
+    if op in (_op.MAX_REPEAT, _op.MIN_REPEAT, getattr(_op, "POSSESSIVE_REPEAT", None)):
         least, _, body = argument
         return _sequence(body) if least >= 1 else None
     return None  # character classes, any character, look-arounds, back-references

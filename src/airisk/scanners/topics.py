@@ -120,6 +120,8 @@ class Topic(BaseModel):
         the threshold: a tight topic needs a closer match than a broad one. Below three sentences
         there is no spread and a fixed threshold applies.
         """
+        if role not in ("banned", "banned_with_allowed", "allowed"):
+            raise ValueError(f"unknown topic role {role!r}: banned, banned_with_allowed or allowed")
         if self.threshold is not None:
             return self.threshold
         if not self.examples and not self.description.strip():
