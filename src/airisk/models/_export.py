@@ -4,9 +4,9 @@ The BERT forward pass is written out here (a few dozen lines) instead of tracing
 ``transformers`` model, so the traced graph has no data-dependent Python branches and does
 not change with the transformers version. When transformers is installed the export is
 also checked against its ``BertModel``. Only ``airisk models prepare`` uses this module: in its
-own process when torch is installed, otherwise as ``python -m airisk.models._export SOURCE
-TARGET`` in a child process that sees torch from a temporary directory (the measured figures are
-printed as JSON on the last line).
+own process when torch is installed, otherwise run as ``__main__`` with SOURCE and TARGET
+arguments in a child process that sees torch from a temporary directory (the measured figures
+are printed as JSON on the last line).
 """
 
 from __future__ import annotations

@@ -89,12 +89,13 @@ def _missing(names: list[str]) -> list[str]:
 def _export(source: Path, target: Path, install: bool) -> dict[str, Any]:
     """Export the encoder here if torch is installed, else in a child process with a temporary torch."""
     light = _missing(["onnx", "safetensors"])  # small, and onnx is needed again for the int8 variant
-    if (light or _missing(["torch"])) and not install:
-        raise MissingDependencyError("model preparation", "models-build", ", ".join(light + _missing(["torch"])))
+    torch_missing = bool(_missing(["torch"]))
+    if (light or torch_missing) and not install:
+        raise MissingDependencyError("model preparation", "models-build", ", ".join(light + ["torch"] * torch_missing))
     for name in light:
         _pip_install(BUILD_REQUIREMENTS[name])
     importlib.invalidate_caches()
-    if not _missing(["torch"]):
+    if not torch_missing:
         from airisk.models import _export
 
         return _export.export_onnx(source, target)

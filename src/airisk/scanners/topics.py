@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -120,8 +120,8 @@ class Topic(BaseModel):
         the threshold: a tight topic needs a closer match than a broad one. Below three sentences
         there is no spread and a fixed threshold applies.
         """
-        if role not in ("banned", "banned_with_allowed", "allowed"):
-            raise ValueError(f"unknown topic role {role!r}: banned, banned_with_allowed or allowed")
+        if role not in get_args(TopicRole):
+            raise ValueError(f"unknown topic role {role!r}: one of {', '.join(get_args(TopicRole))}")
         if self.threshold is not None:
             return self.threshold
         if not self.examples and not self.description.strip():
