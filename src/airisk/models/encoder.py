@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -97,6 +97,22 @@ def _default_threads() -> int:
     if configured:
         return max(1, int(configured))
     return max(1, min(4, os.cpu_count() or 1))
+
+
+class _SharedQueue:
+    """Batches handed out one at a time to whichever worker asks first."""
+
+    def __init__(self, batches: list[list[int]]) -> None:
+        self._batches = iter(batches)
+        self._lock = threading.Lock()
+
+    def take(self) -> Iterator[list[int]]:
+        while True:
+            with self._lock:
+                picked = next(self._batches, None)
+            if picked is None:
+                return
+            yield picked
 
 
 class TextEncoder:
@@ -205,10 +221,11 @@ class TextEncoder:
             self._run_batches(self._session, windows, batches, out, stop)
             return out
         session, pool = self._fanout_workers()
-        # worker k takes batches k, k + threads, …: neighbours in length order, so equal work
+        # each worker takes the next batch when it is free: with the scanners' Python competing
+        # for the cores, a fixed share per worker left one worker idle while the other finished
+        shared = _SharedQueue(batches)
         futures = [
-            pool.submit(self._run_batches, session, windows, batches[k :: self.threads], out, stop)
-            for k in range(self.threads)
+            pool.submit(self._run_batches, session, windows, shared.take(), out, stop) for _ in range(self.threads)
         ]
         wait(futures)  # all of them, so none still writes into ``out`` after a failure
         for future in futures:
@@ -219,7 +236,7 @@ class TextEncoder:
         self,
         session: Any,
         windows: list[list[int]],
-        batches: list[list[int]],
+        batches: Iterable[list[int]],
         out: np.ndarray,
         stop: Callable[[], bool] | None,
     ) -> None:
@@ -227,7 +244,7 @@ class TextEncoder:
 
         for done, picked in enumerate(batches):
             if stop is not None and stop():
-                raise WorkAbandoned(f"encoding stopped after {done} of {len(batches)} batches: nobody waits for it")
+                raise WorkAbandoned(f"encoding stopped after {done} batches: nobody waits for it")
             width = max(len(windows[i]) for i in picked)
             ids = np.full((len(picked), width), self._pad, dtype=np.int64)
             mask = np.zeros((len(picked), width), dtype=np.int64)
