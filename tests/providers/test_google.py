@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -37,7 +38,8 @@ def test_request_shape_system_instruction_and_generation_config(server: FakeServ
     )
     response = WIRE.engine(server.url).complete(request)
     sent = server.last
-    assert sent.path == "/v1/models/gemini-3.5-flash:generateContent"
+    # google-genai 3 calls the v1 API, 2 (the last for Python 3.10) v1beta
+    assert re.fullmatch(r"/v1(beta)?/models/gemini-3\.5-flash:generateContent", sent.path)
     assert sent.headers["x-goog-api-key"] == WIRE.key
     assert sent.json == {
         "contents": [
@@ -115,7 +117,7 @@ def test_stream_uses_sse_and_reports_usage_and_tool_calls(server: FakeServer) ->
     ]
     server.queue(WIRE.stream_chunks(chunks, input_tokens=21, output_tokens=9))
     events = list(WIRE.engine(server.url).stream(EngineRequest(messages=[Message(role="user", content="Rome")])))
-    assert server.last.path == "/v1/models/gemini-3.5-flash:streamGenerateContent"
+    assert re.fullmatch(r"/v1(beta)?/models/gemini-3\.5-flash:streamGenerateContent", server.last.path)
     assert server.last.query == {"alt": ["sse"]}
     folded = collect_stream(events, engine="google", model="m")
     assert folded.text == "Let me see. "

@@ -45,20 +45,23 @@ except ImportError:  # Python 3.10: the same parser under its older names
 def _extra_cases() -> dict[int, tuple[int, ...]]:
     """Lower-case letters ``re.IGNORECASE`` also treats as equal (dotless i and i, long s and s, …).
 
-    ``re`` keeps them in a private table; without it, lower-case letters that share a one-letter
-    upper case are the same classes but for three Greek and ligature pairs.
+    ``re`` keeps them in a private table (``re._casefix``; ``sre_compile`` in Python 3.10); without
+    it, lower-case letters that share a one-letter upper case are the same classes but for three
+    Greek and ligature pairs.
     """
-    try:
-        table: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
-        return table
-    except (ImportError, AttributeError):
-        by_upper: dict[str, list[int]] = defaultdict(list)
-        for code in range(1, 0x10000):
-            char = chr(code)
-            if char.lower() == char and len(char.upper()) == 1 and char.upper() != char:
-                by_upper[char.upper()].append(code)
-        classes = [group for group in by_upper.values() if len(group) > 1]
-        return {code: tuple(c for c in group if c != code) for group in classes for code in group}
+    for module, name in (("re._casefix", "_EXTRA_CASES"), ("sre_compile", "_ignorecase_fixes")):  # 3.11+, 3.10
+        try:
+            table: dict[int, tuple[int, ...]] = getattr(importlib.import_module(module), name)
+            return table
+        except (ImportError, AttributeError):
+            continue
+    by_upper: dict[str, list[int]] = defaultdict(list)
+    for code in range(1, 0x10000):
+        char = chr(code)
+        if char.lower() == char and len(char.upper()) == 1 and char.upper() != char:
+            by_upper[char.upper()].append(code)
+    classes = [group for group in by_upper.values() if len(group) > 1]
+    return {code: tuple(c for c in group if c != code) for group in classes for code in group}
 
 
 def _cased_characters(extra: dict[int, tuple[int, ...]]) -> list[str]:

@@ -34,6 +34,11 @@ _MESSAGE_FIELDS = tuple(MessageOut.model_fields)
 MAX_RETENTION_DAYS = 36500
 
 
+def _timestamp(text: str) -> datetime:
+    """``datetime.fromisoformat`` that also reads the ``Z`` the archive's JSON writes (3.10 does not)."""
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
 def _archive_out(row: Archive) -> ArchiveOut:
     return ArchiveOut.model_validate(row)
 
@@ -229,7 +234,7 @@ class ArchiveService(Service):
                         continue
                     for message in line["messages"]:
                         values = {key: message[key] for key in _MESSAGE_FIELDS}
-                        values["created_at"] = datetime.fromisoformat(values["created_at"])
+                        values["created_at"] = _timestamp(values["created_at"])
                         session.add(ConversationMessage(**values))
                     row.vault = base64.b64decode(line["vault"]) if line.get("vault") else None
                     row.archived_at = None
