@@ -25,8 +25,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+_CONTROLLER = threadpoolctl.ThreadpoolController  # kept: one test replaces the module's
+
+
 def blas_threads() -> int:
-    return max(info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas")
+    return max(info["num_threads"] for info in _CONTROLLER().info() if info["user_api"] == "blas")
 
 
 def set_blas_threads(count: int) -> None:
@@ -142,4 +145,21 @@ def test_a_limit_the_application_holds_is_left_alone() -> None:
     assert blas_threads() == 3
     ScannerPipeline(input=[watcher]).scan_many(["b"])  # control was handed back: the limit works again
     assert watcher.seen == [2, 1]
+    assert blas_threads() == 3
+
+
+@pytest.mark.usefixtures("three_blas_threads")
+def test_a_blas_threadpoolctl_cannot_read_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import airisk._blas_threads as blas_threads_module
+
+    def unreadable() -> None:
+        raise OSError("cannot read the loaded libraries")
+
+    monkeypatch.setattr(blas_threads_module, "_controller", None)
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", unreadable)
+    watcher = BlasWatcher()
+    reports = ScannerPipeline(input=[watcher]).scan_many(["a", "b"])
+    assert not any(r.blocked for r in reports), [r.results[0].error for r in reports]
+    assert watcher.seen == [3]
+    assert blas_threads_module._depth == 0
     assert blas_threads() == 3

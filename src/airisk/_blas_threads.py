@@ -31,6 +31,7 @@ _LOCK = threading.Lock()
 _depth = 0
 _holder: _LimitHolder | None = None
 _controller: Any = None
+_NO_CONTROLLER = object()
 
 
 def _blas_controller() -> Any:
@@ -39,10 +40,12 @@ def _blas_controller() -> Any:
     if _controller is None and "numpy" in sys.modules:
         try:
             from threadpoolctl import ThreadpoolController
-        except ImportError:
-            return None
-        _controller = ThreadpoolController().select(user_api="blas")
-    return _controller
+
+            _controller = ThreadpoolController().select(user_api="blas")
+        except Exception:  # not installed, or a library it cannot read: BLAS stays as it is
+            logger.debug("threadpoolctl cannot control BLAS here", exc_info=True)
+            _controller = _NO_CONTROLLER
+    return None if _controller is _NO_CONTROLLER else _controller
 
 
 class _LimitHolder:
@@ -55,7 +58,7 @@ class _LimitHolder:
             target=self._hold, args=(controller, ready), name="airisk-blas-limit", daemon=True
         )
         self._thread.start()
-        ready.wait()
+        ready.wait(timeout=5)  # a BLAS that does not answer must not hold up the scan
 
     def _hold(self, controller: Any, ready: threading.Event) -> None:
         try:
@@ -69,7 +72,7 @@ class _LimitHolder:
 
     def release(self) -> None:
         self._release.set()
-        self._thread.join()
+        self._thread.join(timeout=5)
 
 
 @contextmanager
@@ -77,11 +80,14 @@ def single_threaded_blas() -> Iterator[None]:
     """Within this block (and any other thread's, until the last one leaves) BLAS uses one thread."""
     global _depth, _holder
     with _LOCK:
-        _depth += 1
         if _holder is None:
-            controller = _blas_controller()
-            if controller is not None and controller.lib_controllers:
-                _holder = _LimitHolder(controller)
+            try:
+                controller = _blas_controller()
+                if controller is not None and controller.lib_controllers:
+                    _holder = _LimitHolder(controller)
+            except Exception:  # no thread to spare, say: the scan goes on with BLAS as it is
+                logger.debug("could not limit BLAS threads", exc_info=True)
+        _depth += 1
     try:
         yield
     finally:
