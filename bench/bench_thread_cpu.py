@@ -5,15 +5,16 @@ prompts, CPU milliseconds per prompt for each thread of the process (from /proc,
 
 Threads are grouped by name: the encoder's fan-out workers, the scanner pool, the calling thread
 (inline scanners and the pipeline's own work), the embedding prefetcher, and native threads
-that Python does not know (onnxruntime's and BLAS's own). Rounds alternate between ``scan_many``
-as shipped and ``scan_many`` with numpy's BLAS left free to use every core (the limit replaced by
-a no-op), so both see the same machine load.
+that Python does not know (onnxruntime's and BLAS's own). Rounds alternate between the heads'
+products as shipped (``airisk.models.heads.product``, no BLAS) and through numpy's ``@`` (BLAS,
+free to split them across every core, as before the sixth session), so both see the same
+machine load.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import operator
 import os
 import statistics
 import sys
@@ -63,23 +64,23 @@ def main() -> None:
     if not Path("/proc/self/task").is_dir():
         raise SystemExit("per-thread CPU times come from /proc: Linux only")
 
-    import airisk.pipeline
+    import airisk.models.heads as heads
     from airisk.policy import Policy
     from airisk.types import ScanContext
 
-    shipped_limit = airisk.pipeline.single_threaded_blas
+    shipped_product = heads.product
     texts = prompts(args.prompts + 100)
     ctx = ScanContext(client_ip="81.2.69.142")
     pipeline = Policy.from_dict({"input": DEFAULT_INPUT}).build()
     pipeline.warm_up()
     pipeline.scan_many(texts[:100], contexts=[ctx] * 100)
     batch = texts[100:]
-    variants = {"as shipped": shipped_limit, "BLAS threads free": contextlib.nullcontext}
+    variants = {"as shipped": shipped_product, "products through BLAS": operator.matmul}
     rates: dict[str, list[float]] = {name: [] for name in variants}
     per_group: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
     for _ in range(args.rounds):
-        for name, limit in variants.items():
-            airisk.pipeline.single_threaded_blas = limit  # type: ignore[assignment]
+        for name, product in variants.items():
+            heads.product = product  # type: ignore[assignment]
             before = cpu_by_thread()
             started = time.perf_counter()
             pipeline.scan_many(batch, contexts=[ctx] * len(batch), batch_size=args.batch_size)
@@ -93,7 +94,7 @@ def main() -> None:
             totals["all threads"] = sum(totals.values())
             for label, seconds in totals.items():
                 per_group[name].setdefault(label, []).append(seconds * 1000 / len(batch))
-    airisk.pipeline.single_threaded_blas = shipped_limit
+    heads.product = shipped_product
 
     print(f"{len(batch)} distinct 500-character prompts, batch size {args.batch_size}, {os.cpu_count()} CPUs, "
           f"{args.rounds} alternated rounds; medians\n")

@@ -570,3 +570,56 @@ def test_a_failed_child_export_says_why(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="encoder export failed"):
         _prepare.export_in_child(tmp_path / "no-such-model", tmp_path / "model.onnx", extra_path=None)
+
+
+class _FailingSession:
+    """Wraps the fan-out session: the third window fails, every call takes 20 ms and is counted."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        import time
+
+        with self.lock:
+            self.calls += 1
+            number = self.calls
+        time.sleep(0.02)
+        if number == 3:
+            raise RuntimeError("onnxruntime failed on this window")
+        return self.real.run(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_a_failing_fan_out_worker_stops_the_others(prepared: Path) -> None:
+    """One window's failure fails the call, and the other worker stops taking windows instead of
+    encoding the rest of the batch for nothing."""
+    encoder = enc.TextEncoder(precision="int8", threads=2)
+    session, workers = encoder._fanout_workers()
+    failing = _FailingSession(session)
+    encoder._fanout = (failing, workers)
+    texts = [f"message number {i} about the weather" for i in range(60)]
+    with pytest.raises(RuntimeError, match="failed on this window"):
+        encoder.encode_chunks_many(texts)
+    assert failing.calls < 10  # each worker finishes at most the window it had started
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(0, 70),
+    inner=st.integers(1, 420),
+    columns=st.integers(1, 330),
+    vector=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_heads_product_is_the_matrix_product(rows: int, inner: int, columns: int, vector: bool, seed: int) -> None:
+    """The BLAS-free product the heads use gives ``@``'s result, for batches and single vectors."""
+    from airisk.models.heads import product
+
+    rng = np.random.default_rng(seed)
+    left = rng.standard_normal(inner if vector else (rows, inner)).astype(np.float32)
+    right = rng.standard_normal((inner, columns)).astype(np.float32)
+    got = product(left, right)
+    assert got.shape == (left @ right).shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, left @ right, rtol=1e-4, atol=1e-4 * np.sqrt(inner))

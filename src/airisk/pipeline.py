@@ -20,7 +20,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airisk._blas_threads import single_threaded_blas
 from airisk.errors import ConfigurationError, InputError, ScannerTimeout, WorkAbandoned
 from airisk.normalize import MAX_TEXT_CHARS, coerce_text, normalize
 from airisk.scanners.base import Scanner, apply_replacements
@@ -524,31 +523,29 @@ class ScannerPipeline:
         reports: list[ScanReport] = []
         bar = _progress_bar(len(items), progress)
         ahead: _Batch | None = None
-        # the scanners already keep every core busy: BLAS threads would only spin beside them
-        with single_threaded_blas():
-            try:
-                for offset in range(0, len(items), batch_size):
-                    current = ahead or self._prepare_batch(items, contexts, offset, batch_size, direction)
-                    current.started = time.perf_counter()
-                    if embedders and ahead is None:
-                        current.embed_in_background()
-                    current.embedded(timeout=None if per_message is None else per_message * max(1, current.size))
-                    following = offset + batch_size
-                    ahead = None
-                    if following < len(items):
-                        ahead = self._prepare_batch(items, contexts, following, batch_size, direction)
-                        if embedders:
-                            ahead.embed_in_background()
-                    reports.extend(self._run_batch(current, scanners))
-                    if bar is not None:
-                        bar.update(current.size)
-            except KeyboardInterrupt:
-                raise ScanInterrupted(reports) from None
-            finally:
-                if ahead is not None:
-                    ahead.forget()
+        try:
+            for offset in range(0, len(items), batch_size):
+                current = ahead or self._prepare_batch(items, contexts, offset, batch_size, direction)
+                current.started = time.perf_counter()
+                if embedders and ahead is None:
+                    current.embed_in_background()
+                current.embedded(timeout=None if per_message is None else per_message * max(1, current.size))
+                following = offset + batch_size
+                ahead = None
+                if following < len(items):
+                    ahead = self._prepare_batch(items, contexts, following, batch_size, direction)
+                    if embedders:
+                        ahead.embed_in_background()
+                reports.extend(self._run_batch(current, scanners))
                 if bar is not None:
-                    bar.close()
+                    bar.update(current.size)
+        except KeyboardInterrupt:
+            raise ScanInterrupted(reports) from None
+        finally:
+            if ahead is not None:
+                ahead.forget()
+            if bar is not None:
+                bar.close()
         return reports
 
     def _prepare_batch(

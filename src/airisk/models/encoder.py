@@ -105,14 +105,20 @@ class _SharedQueue:
     def __init__(self, batches: list[list[int]]) -> None:
         self._batches = iter(batches)
         self._lock = threading.Lock()
+        self._closed = False
 
     def take(self) -> Iterator[list[int]]:
         while True:
             with self._lock:
-                picked = next(self._batches, None)
+                picked = None if self._closed else next(self._batches, None)
             if picked is None:
                 return
             yield picked
+
+    def close(self) -> None:
+        """Hand out nothing more: one worker failed, so the call fails; the others stop early."""
+        with self._lock:
+            self._closed = True
 
 
 class TextEncoder:
@@ -224,9 +230,15 @@ class TextEncoder:
         # each worker takes the next batch when it is free: with the scanners' Python competing
         # for the cores, a fixed share per worker left one worker idle while the other finished
         shared = _SharedQueue(batches)
-        futures = [
-            pool.submit(self._run_batches, session, windows, shared.take(), out, stop) for _ in range(self.threads)
-        ]
+
+        def work() -> None:
+            try:
+                self._run_batches(session, windows, shared.take(), out, stop)
+            except BaseException:
+                shared.close()
+                raise
+
+        futures = [pool.submit(work) for _ in range(self.threads)]
         wait(futures)  # all of them, so none still writes into ``out`` after a failure
         for future in futures:
             future.result()
@@ -244,7 +256,7 @@ class TextEncoder:
 
         for done, picked in enumerate(batches):
             if stop is not None and stop():
-                raise WorkAbandoned(f"encoding stopped after {done} batches: nobody waits for it")
+                raise WorkAbandoned(f"encoding stopped after {done} batches on this thread: nobody waits for it")
             width = max(len(windows[i]) for i in picked)
             ids = np.full((len(picked), width), self._pad, dtype=np.int64)
             mask = np.zeros((len(picked), width), dtype=np.int64)

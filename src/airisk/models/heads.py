@@ -26,6 +26,19 @@ def _numpy() -> Any:
     return numpy
 
 
+def product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``left @ right`` for a head's small products (a batch of embeddings by a few hundred
+    columns), computed without BLAS.
+
+    OpenBLAS splits a product of that size across a thread per core, and the extra threads then
+    spin for a while waiting for the next one: in ``scan_many`` that took 1.5 of a prompt's 11.6
+    CPU ms from the encoder on two cores (docs/benchmarks.md, sixth session). numpy's einsum
+    without path optimisation never calls BLAS; at these sizes it costs about 0.01 ms a message
+    more, and it changes no process-wide setting (limiting BLAS's threads would).
+    """
+    return _numpy().einsum("...j,jk->...k", left, right, optimize=False)  # type: ignore[no-any-return]
+
+
 @dataclass
 class LinearHead:
     """Weights (dimension, labels), bias (labels,), label names and free-form metadata.

@@ -276,15 +276,17 @@ class _Prototypes:
         centroid) and the index of the nearest of the topic's own sentences."""
         import numpy as np
 
+        from airisk.models.heads import product
+
         embeddings = np.asarray(embeddings, dtype=np.float32)
-        sims = embeddings @ self.matrix.T
+        sims = product(embeddings, self.matrix.T)
         sims = np.concatenate([sims, np.full((len(sims), 1), -np.inf, dtype=np.float32)], axis=1)
         gathered = sims[:, self._all]  # (messages, topics, widest topic)
         top = -np.sort(-gathered, axis=2)[:, :, :TOP_K]
         top = np.where(np.isfinite(top), top, 0.0).sum(axis=2) / self._counts
         own = sims[:, self._own]
         nearest = np.take_along_axis(self._own[None, :, :], np.argmax(own, axis=2)[:, :, None], axis=2)[:, :, 0]
-        blended = NEAREST_WEIGHT * top + (1.0 - NEAREST_WEIGHT) * (embeddings @ self.centroids.T)
+        blended = NEAREST_WEIGHT * top + (1.0 - NEAREST_WEIGHT) * product(embeddings, self.centroids.T)
         return blended.astype(np.float32), nearest
 
 

@@ -121,10 +121,12 @@ class _MLPHead:
     def predict(self, features: np.ndarray) -> np.ndarray:
         import numpy as np
 
+        from airisk.models.heads import product
+
         hidden = (features - self.mean) / self.scale
         for weight, bias in zip(self.weights[:-1], self.biases[:-1], strict=True):
-            hidden = np.maximum(hidden @ weight + bias, 0.0)
-        logits = hidden @ self.weights[-1] + self.biases[-1]
+            hidden = np.maximum(product(hidden, weight) + bias, 0.0)
+        logits = product(hidden, self.weights[-1]) + self.biases[-1]
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
 
 
