@@ -31,8 +31,9 @@ def product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     columns), computed without BLAS.
 
     OpenBLAS splits a product of that size across a thread per core, and the extra threads then
-    spin for a while waiting for the next one: in ``scan_many`` that took 1.5 of a prompt's 11.6
-    CPU ms from the encoder on two cores (docs/benchmarks.md, sixth session). numpy's einsum
+    spin for a while waiting for the next one: in ``scan_many`` that took about 1.5 CPU ms of every
+    prompt (a seventh of the total) from the encoder on two cores (docs/benchmarks.md, sixth
+    session). numpy's einsum
     without path optimisation never calls BLAS; at these sizes it costs about 0.01 ms a message
     more, and it changes no process-wide setting (limiting BLAS's threads would).
     """
