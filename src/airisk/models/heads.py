@@ -33,9 +33,9 @@ def product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     OpenBLAS splits a product of that size across a thread per core, and the extra threads then
     spin for a while waiting for the next one: in ``scan_many`` that took about 1.5 CPU ms of every
     prompt (a seventh of the total) from the encoder on two cores (docs/benchmarks.md, sixth
-    session). numpy's einsum
-    without path optimisation never calls BLAS; at these sizes it costs about 0.01 ms a message
-    more, and it changes no process-wide setting (limiting BLAS's threads would).
+    session). numpy's einsum without path optimisation never calls BLAS; at these sizes it costs
+    about 0.01 ms a message more, and it changes no process-wide setting (limiting BLAS's threads
+    would).
     """
     return _numpy().einsum("...j,jk->...k", left, right, optimize=False)  # type: ignore[no-any-return]
 
