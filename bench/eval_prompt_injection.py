@@ -7,7 +7,9 @@ Datasets (none used for training except where stated):
   a role-play request — which deepset labels as injections — left out);
 - giskard_garak (all attacks: recall);
 - training/data/benign_roleplay_heldout.jsonl (all benign: false-positive rate), written for
-  this repository separately from the training templates;
+  this repository separately from the training templates, and benign_roleplay_heldout_2.jsonl
+  (120 more, 50 of them long, in four languages, written in the sixth session by someone who
+  read neither the training data nor the detector);
 - NotInject: the shipped head trained on it, so this script prints the in-training figure
   and ``training/cv_notinject.py`` gives the honest cross-validated one;
 - ordinary traffic (all benign: false-positive rate) from the CLINC150 *val* split only (the
@@ -77,6 +79,7 @@ def main() -> int:
         "deepset test (role-play rows excluded)": policy_test,
         "giskard_garak (attacks)": load(pi / "giskard_garak.jsonl"),
         "held-out benign role-play": load(ROOT / "training" / "data" / "benign_roleplay_heldout.jsonl"),
+        "held-out benign role-play, second set": load(ROOT / "training" / "data" / "benign_roleplay_heldout_2.jsonl"),
         "NotInject (in training; see cv_notinject.py)": load(pi / "notinject.jsonl"),
     }
     single, multi = clinc_val(args.data)
