@@ -508,3 +508,38 @@ def test_hijack_signatures_leave_ordinary_wording_alone(signatures_only: PromptI
     ]:
         verdict, findings = _scan(signatures_only, text)
         assert verdict is Verdict.PASS, (text, findings)
+
+
+ROLE_PLAY_HELD_OUT = [
+    Path(__file__).resolve().parents[1] / "training" / "data" / name
+    for name in ("benign_roleplay_heldout.jsonl", "benign_roleplay_heldout_2.jsonl")
+]
+
+
+@pytest.mark.parametrize("held_out", ROLE_PLAY_HELD_OUT, ids=lambda path: path.name)
+def test_held_out_role_play_is_not_training_data(held_out: Path) -> None:
+    """The role-play false-positive figures are out-of-sample only while no held-out prompt (nor its
+    opening) is among the head's training rows."""
+    import importlib
+    import sys
+
+    from shared_data import SHARED_DATA
+
+    if not (SHARED_DATA / "prompt_injection" / "deepset.jsonl").is_file():
+        pytest.skip(f"needs ../shared/data (looked in {SHARED_DATA})")
+    training = str(Path(__file__).resolve().parents[1] / "training")
+    sys.path.insert(0, training)
+    try:
+        rows = importlib.import_module("train_prompt_injection").training_rows(SHARED_DATA)
+    finally:
+        sys.path.remove(training)
+
+    def opening(text: str) -> str:
+        return " ".join(text.lower().split())[:60]
+
+    assert len(rows) > 1000  # the real training set, not an empty stand-in
+    trained = {opening(str(row["text"])) for row in rows}
+    prompts = [json.loads(line)["text"] for line in held_out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(prompts) >= 50
+    assert all(json.loads(line)["label"] == 0 for line in held_out.read_text(encoding="utf-8").splitlines() if line)
+    assert not [text for text in prompts if opening(text) in trained]
