@@ -336,7 +336,11 @@ SIGNATURES: tuple[Signature, ...] = (
         "dan_family",
         "jailbreak",
         0.95,
-        r"\bdo\s+anything\s+now\b|\bDAN\s+mode\b|\bdeveloper\s+mode\s+(?:enabled|activated|on)\b|\bjailbroken\b|"
+        # "jailbroken" only about the assistant: a phone or a console can be jailbroken too
+        r"\bdo\s+anything\s+now\b|\bDAN\s+mode\b|\bdeveloper\s+mode\s+(?:enabled|activated|on)\b|/jailbroken\b|"
+        r"\bjailbroken\s+(?:ai|assistant|chatbot|model|mode|version|persona|gpt|chatgpt|llm|bot)\b|"
+        r"\b(?:you\s+are|you're|act\s+as|become|pretend\s+to\s+be)\s+(?:now\s+)?(?:an?\s+)?jailbroken\b|"
+        r"\bsuccessfully\s+jailbroken\b|"
         r"\bstrive\s+to\s+avoid\s+norms\b|\bbroken\s+free\s+of\s+the\s+typical\s+confines\b|"
         r"\bfree\s+generator\b.{0,80}\bno\s+filters\b",
     ),
