@@ -30,13 +30,7 @@ from airisk.workspace.errors import Conflict, NotFound, WorkspaceError
 from airisk.workspace.pagination import Page, paginate
 from airisk.workspace.schemas import ArchivedConversation, ArchiveOut, ArchiveRun, ConversationOut, MessageOut
 
-_MESSAGE_FIELDS = tuple(MessageOut.model_fields)
 MAX_RETENTION_DAYS = 36500
-
-
-def _timestamp(text: str) -> datetime:
-    """``datetime.fromisoformat`` that also reads the ``Z`` the archive's JSON writes (3.10 does not)."""
-    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
 
 
 def _archive_out(row: Archive) -> ArchiveOut:
@@ -233,9 +227,8 @@ class ArchiveService(Service):
                     if row is None or row.archive_id != archive_id:
                         continue
                     for message in line["messages"]:
-                        values = {key: message[key] for key in _MESSAGE_FIELDS}
-                        values["created_at"] = _timestamp(values["created_at"])
-                        session.add(ConversationMessage(**values))
+                        # read back through the model that wrote it (timestamps included)
+                        session.add(ConversationMessage(**MessageOut.model_validate(message).model_dump()))
                     row.vault = base64.b64decode(line["vault"]) if line.get("vault") else None
                     row.archived_at = None
                     row.archive_id = None
