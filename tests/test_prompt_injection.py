@@ -539,10 +539,10 @@ def test_held_out_role_play_is_not_training_data(held_out: Path) -> None:
 
     assert len(rows) > 1000  # the real training set, not an empty stand-in
     trained = {opening(str(row["text"])) for row in rows}
-    prompts = [json.loads(line)["text"] for line in held_out.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(prompts) >= 50
-    assert all(json.loads(line)["label"] == 0 for line in held_out.read_text(encoding="utf-8").splitlines() if line)
-    assert not [text for text in prompts if opening(text) in trained]
+    held = [json.loads(line) for line in held_out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(held) >= 50
+    assert all(row["label"] == 0 for row in held)
+    assert not [row["text"] for row in held if opening(row["text"]) in trained]
 
 
 @pytest.mark.parametrize(
